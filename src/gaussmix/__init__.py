@@ -1,0 +1,10 @@
+"""gaussmix: fast Gaussian mixture models with scikit-learn's API.
+
+>>> from gaussmix import GaussianMixture
+"""
+
+from ._gaussian_mixture import GaussianMixture
+from ._version import __version__
+from .datasets import load_faithful
+
+__all__ = ["GaussianMixture", "load_faithful", "__version__"]

@@ -1,0 +1,241 @@
+"""Covariance types, dispatched once.
+
+The four scikit-learn covariance types fall into two kernel layouts:
+
+* *triangular*: ``full`` (one factor per component) and ``tied`` (one shared factor,
+  statistics pooled over components);
+* *diagonal*: ``diag`` (one variance per feature and component) and ``spherical``
+  (the same, averaged over features).
+
+:data:`COVARIANCE_TYPES` maps each name to one strategy object.  Every function that
+depends on the covariance type asks that object, so there is no ``if/elif`` ladder on
+the type anywhere else.  Inside the fit loop parameters are held in a *canonical* form,
+float64: triangular ``(kp, d, d)`` with kp = k or 1, diagonal ``(k, d)``.  ``to_public`` /
+``from_public`` convert to and from scikit-learn's attribute shapes.
+"""
+
+import numpy as np
+from scipy import linalg
+
+_ILL_DEFINED = (
+    "Fitting the mixture model failed because some components have ill-defined "
+    "empirical covariance (for instance caused by singleton or collapsed samples). "
+    "Try to decrease the number of components, increase reg_covar, or scale the "
+    "input data."
+)
+
+
+class _Triangular:
+    """``full`` (shared=False) and ``tied`` (shared=True) covariances."""
+
+    diagonal = False
+
+    def __init__(self, name, shared):
+        self.name = name
+        self.shared = shared
+
+    # -- shapes -----------------------------------------------------------------
+    def n_factors(self, n_components):
+        return 1 if self.shared else n_components
+
+    def public_shape(self, n_components, n_features):
+        d = n_features
+        return (d, d) if self.shared else (n_components, d, d)
+
+    def to_public(self, canonical):
+        return canonical[0] if self.shared else canonical
+
+    def from_public(self, public, n_features=None):
+        return public[np.newaxis] if self.shared else public
+
+    def stats_shape(self, n_components, n_features):
+        return (self.n_factors(n_components), n_features * n_features)
+
+    def n_parameters(self, n_components, n_features):
+        return self.n_factors(n_components) * n_features * (n_features + 1) // 2
+
+    # -- M-step -----------------------------------------------------------------
+    def pool(self, a):
+        """Sum over components when they share one covariance."""
+        return a.sum(axis=0, keepdims=True) if self.shared else a
+
+    def covariances(self, nk, s1, s2, reg_covar):
+        """Covariances from statistics centred at the previous means.
+
+        With delta_k = S1_k / N_k the mean shift, the scatter about the new mean is
+        S2_k - N_k delta_k delta_k^T (no cancellation against the data's offset).
+        """
+        k, d = s1.shape
+        s2 = _symmetrize_lower(s2.reshape(-1, d, d))
+        delta = s1 / nk[:, np.newaxis]
+        between = nk[:, np.newaxis, np.newaxis] * delta[:, :, np.newaxis] * delta[:, np.newaxis, :]
+        scatter = s2 - self.pool(between)
+        covariances = scatter / self.pool(nk)[:, np.newaxis, np.newaxis]
+        covariances += reg_covar * np.eye(d)
+        return covariances
+
+    def precision_cholesky(self, covariances):
+        """Upper-triangular U with U U^T = inv(covariance), as scikit-learn stores it."""
+        d = covariances.shape[-1]
+        out = np.empty_like(covariances)
+        for p, cov in enumerate(covariances):
+            try:
+                cov_chol = linalg.cholesky(cov, lower=True)
+            except linalg.LinAlgError:
+                raise ValueError(_ILL_DEFINED) from None
+            out[p] = linalg.solve_triangular(cov_chol, np.eye(d), lower=True).T
+        return out
+
+    def precision_cholesky_from_precisions(self, precisions):
+        """Upper-triangular U with U U^T = precision, without inverting.
+
+        Reversing rows and columns (J P J, J the exchange matrix) turns the upper
+        factorisation into an ordinary lower Cholesky: J P J = L L^T gives
+        P = (J L J)(J L J)^T with J L J upper triangular.
+        """
+        out = np.empty_like(precisions)
+        for p, prec in enumerate(precisions):
+            flipped = linalg.cholesky(prec[::-1, ::-1], lower=True)
+            out[p] = flipped[::-1, ::-1]
+        return out
+
+    def precisions(self, prec_chol):
+        return prec_chol @ np.swapaxes(prec_chol, -1, -2)
+
+    def covariances_from_precisions(self, precisions):
+        return np.linalg.inv(precisions)
+
+    def log_det_cholesky(self, prec_chol, n_components):
+        """log det U per component (broadcast over components when shared)."""
+        log_det = np.log(np.diagonal(prec_chol, axis1=1, axis2=2)).sum(axis=1)
+        return np.broadcast_to(log_det, (n_components,)).copy()
+
+    def covariance_cholesky(self, covariances):
+        """Lower L with L L^T = covariance, per factor, for sampling."""
+        return np.linalg.cholesky(covariances)
+
+    def draw(self, rng, mean, cov_factor, n):
+        return mean + rng.standard_normal((n, mean.shape[0])) @ cov_factor.T
+
+    def factor_index(self, component):
+        return 0 if self.shared else component
+
+    # -- kernel layout ----------------------------------------------------------
+    def kernel_layout(self, means, prec_chol, dtype):
+        """anchors, offsets, factors for gmmcore (see gmmcore._estep)."""
+        kp, d = prec_chol.shape[0], prec_chol.shape[-1]
+        factors = np.ascontiguousarray(prec_chol.reshape(kp, d * d), dtype=dtype)
+        if not self.shared or means.shape[0] == 1:
+            return np.ascontiguousarray(means, dtype=dtype), None, factors
+        # One projection (x - a) @ U per chunk serves every component:
+        # (x - m_k) @ U = (x - a) @ U - (m_k - a) @ U, with a central anchor a so that
+        # nothing is computed at the data's offset from the origin.
+        anchor = means.mean(axis=0, keepdims=True)
+        offsets = (means - anchor) @ prec_chol[0]
+        return (np.ascontiguousarray(anchor, dtype=dtype),
+                np.ascontiguousarray(offsets, dtype=dtype), factors)
+
+    # -- validation -------------------------------------------------------------
+    def check_precisions(self, precisions):
+        """Raise unless every precision matrix is symmetric positive definite."""
+        for p, prec in enumerate(precisions):
+            if not np.allclose(prec, prec.T, rtol=1e-8, atol=1e-12 * np.abs(prec).max()):
+                raise ValueError(f"precisions_init[{p}] ({self.name}) is not symmetric")
+            if np.linalg.eigvalsh(prec).min() <= 0:
+                raise ValueError(f"precisions_init[{p}] ({self.name}) is not positive definite")
+
+
+class _Diagonal:
+    """``diag`` (isotropic=False) and ``spherical`` (isotropic=True) covariances."""
+
+    diagonal = True
+    shared = False
+
+    def __init__(self, name, isotropic):
+        self.name = name
+        self.isotropic = isotropic
+
+    def n_factors(self, n_components):
+        return n_components
+
+    def public_shape(self, n_components, n_features):
+        return (n_components,) if self.isotropic else (n_components, n_features)
+
+    def to_public(self, canonical):
+        return canonical[:, 0].copy() if self.isotropic else canonical
+
+    def from_public(self, public, n_features=None):
+        if self.isotropic:
+            return np.repeat(public[:, np.newaxis], n_features, axis=1)
+        return public
+
+    def stats_shape(self, n_components, n_features):
+        return (n_components, n_features)
+
+    def n_parameters(self, n_components, n_features):
+        return n_components if self.isotropic else n_components * n_features
+
+    def covariances(self, nk, s1, s2, reg_covar):
+        delta = s1 / nk[:, np.newaxis]
+        variances = s2 / nk[:, np.newaxis] - delta**2 + reg_covar
+        if self.isotropic:
+            variances = np.repeat(variances.mean(axis=1, keepdims=True), s1.shape[1], axis=1)
+        return variances
+
+    def precision_cholesky(self, variances):
+        if np.any(variances <= 0.0):
+            raise ValueError(_ILL_DEFINED)
+        return 1.0 / np.sqrt(variances)
+
+    def precision_cholesky_from_precisions(self, precisions):
+        return np.sqrt(precisions)
+
+    def precisions(self, prec_chol):
+        return prec_chol**2
+
+    def covariances_from_precisions(self, precisions):
+        return 1.0 / precisions
+
+    def log_det_cholesky(self, prec_chol, n_components):
+        return np.log(prec_chol).sum(axis=1)
+
+    def covariance_cholesky(self, variances):
+        return np.sqrt(variances)
+
+    def draw(self, rng, mean, cov_factor, n):
+        return mean + rng.standard_normal((n, mean.shape[0])) * cov_factor
+
+    def factor_index(self, component):
+        return component
+
+    def kernel_layout(self, means, prec_chol, dtype):
+        return (np.ascontiguousarray(means, dtype=dtype), None,
+                np.ascontiguousarray(prec_chol, dtype=dtype))
+
+    def check_precisions(self, precisions):
+        if np.any(~(precisions > 0)):
+            raise ValueError(f"precisions_init ({self.name}) must be positive")
+
+
+def _symmetrize_lower(a):
+    """Fill the upper triangle of each (d, d) slice from its lower triangle."""
+    lower = np.tril(a)
+    return lower + np.swapaxes(np.tril(a, -1), -1, -2)
+
+
+COVARIANCE_TYPES = {
+    "full": _Triangular("full", shared=False),
+    "tied": _Triangular("tied", shared=True),
+    "diag": _Diagonal("diag", isotropic=False),
+    "spherical": _Diagonal("spherical", isotropic=True),
+}
+
+
+def get_covariance(name):
+    """Return the strategy object for ``covariance_type``."""
+    try:
+        return COVARIANCE_TYPES[name]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"covariance_type must be one of {sorted(COVARIANCE_TYPES)}, got {name!r}"
+        ) from None

@@ -1,0 +1,65 @@
+"""Initial responsibilities and the parameters they imply.
+
+The four ``init_params`` schemes of scikit-learn, drawn from the same random stream
+(so a seed gives the same start as scikit-learn when no sample weights are given),
+with sample weights honoured: weighted k-means, weighted k-means++ seeding, and
+weight-proportional picks for ``random_from_data``.
+"""
+
+import numpy as np
+from sklearn.cluster import KMeans, kmeans_plusplus
+
+INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
+
+
+def initial_responsibilities(X, sample_weight, n_components, init_params, random_state):
+    """Return an (n, k) float64 responsibility matrix (one-hot for all but 'random')."""
+    n_samples = X.shape[0]
+    resp = np.zeros((n_samples, n_components))
+    if init_params == "kmeans":
+        labels = (
+            KMeans(n_clusters=n_components, n_init=1, random_state=random_state)
+            .fit(X, sample_weight=sample_weight)
+            .labels_
+        )
+        resp[np.arange(n_samples), labels] = 1.0
+    elif init_params == "random":
+        resp = random_state.uniform(size=(n_samples, n_components))
+        resp /= resp.sum(axis=1)[:, np.newaxis]
+    elif init_params == "random_from_data":
+        p = None if sample_weight is None else sample_weight / sample_weight.sum()
+        indices = random_state.choice(n_samples, size=n_components, replace=False, p=p)
+        resp[indices, np.arange(n_components)] = 1.0
+    elif init_params == "k-means++":
+        _, indices = kmeans_plusplus(
+            X, n_components, random_state=random_state, sample_weight=sample_weight
+        )
+        resp[indices, np.arange(n_components)] = 1.0
+    else:  # validated by the estimator; kept as a guard
+        raise ValueError(f"unknown init_params {init_params!r}")
+    return resp
+
+
+def stats_from_responsibilities(X, sample_weight, resp, covariance):
+    """Sufficient statistics of ``resp`` in the kernel's format, centred at their means.
+
+    Returns (means, nk, s1, s2) with s1 == 0: the statistics the M-step turns into the
+    initial parameters.  Runs once per restart; rows with zero responsibility for a
+    component are skipped, so one-hot starts cost O(n d^2).
+    """
+    n_features = X.shape[1]
+    rw = resp if sample_weight is None else resp * sample_weight[:, np.newaxis]
+    nk = rw.sum(axis=0)
+    safe_nk = np.where(nk > 0, nk, 1.0)
+    means = (rw.T @ X) / safe_nk[:, np.newaxis]
+    k = resp.shape[1]
+    s2 = np.zeros(covariance.stats_shape(k, n_features))
+    for j in range(k):
+        rows = np.flatnonzero(rw[:, j] > 0)
+        diff = X[rows].astype(np.float64) - means[j]
+        weighted = diff * rw[rows, j][:, np.newaxis]
+        if covariance.diagonal:
+            s2[j] = (weighted * diff).sum(axis=0)
+        else:
+            s2[covariance.factor_index(j)] += np.tril(weighted.T @ diff).ravel()
+    return means, nk, np.zeros((k, n_features)), s2
