@@ -1,6 +1,7 @@
 """The estimator: :class:`GaussianMixture`."""
 
 import warnings
+from dataclasses import dataclass
 from time import perf_counter
 
 import numpy as np
@@ -27,6 +28,30 @@ from ._validation import (
 )
 
 METHODS = ("em",)
+
+
+@dataclass
+class Restart:
+    """The outcome of one initialisation (``n_init``) of a fit.
+
+    Attributes
+    ----------
+    lower_bound : float
+        Final objective (average log-likelihood for EM).
+    lower_bounds : ndarray of shape (n_iter,)
+        Objective after every iteration.
+    converged : bool
+    n_iter : int
+    params : dict
+        Final fitted attributes of this restart (``weights_``, ``means_``,
+        ``covariances_``, ``precisions_cholesky_``, ``precisions_``).
+    """
+
+    lower_bound: float
+    lower_bounds: np.ndarray
+    converged: bool
+    n_iter: int
+    params: dict
 
 
 class GaussianMixture(DensityMixin, BaseEstimator):
@@ -93,6 +118,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         before its last M-step, as in scikit-learn.
     lower_bounds_ : list of float
         ``lower_bound_`` after every iteration of the best initialisation.
+    restarts_ : list of Restart
+        Every initialisation's objective trace, convergence and final parameters
+        (memory independent of n_samples), for diagnostics.
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Defined only when X has string feature names.
@@ -243,6 +271,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         n_threads = _kernel.effective_n_threads()
 
         best = None
+        restarts = []
         with _kernel.single_threaded_blas():
             for init in range(n_init):
                 self._print_verbose_msg_init_beg(init)
@@ -271,6 +300,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                         break
                 if self.max_iter > 0:
                     self._print_verbose_msg_init_end(lower_bound, converged)
+                restarts.append(
+                    Restart(lower_bound, np.asarray(lower_bounds), converged, n_iter,
+                            self._public_params(cov, params, X.dtype))
+                )
                 if best is None or lower_bound > best[0] or self.max_iter == 0:
                     best = (lower_bound, params, n_iter, lower_bounds, converged)
 
@@ -286,6 +319,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.n_iter_ = n_iter
         self.lower_bound_ = lower_bound
         self.lower_bounds_ = lower_bounds
+        self.restarts_ = restarts
         return self
 
     def _initial_params(self, X, sample_weight, random_state, updates, inits):
@@ -310,12 +344,20 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return params
 
     # ------------------------------------------------------------- parameters
+    @staticmethod
+    def _public_params(cov, params, dtype):
+        """Fitted attributes (scikit-learn shapes, the data's dtype) from canonical form."""
+        return {
+            "weights_": params.weights.astype(dtype),
+            "means_": params.means.astype(dtype),
+            "covariances_": cov.to_public(params.covariances).astype(dtype),
+            "precisions_cholesky_": cov.to_public(params.prec_chol).astype(dtype),
+            "precisions_": cov.to_public(cov.precisions(params.prec_chol)).astype(dtype),
+        }
+
     def _set_params_canonical(self, cov, params, dtype):
-        self.weights_ = params.weights.astype(dtype)
-        self.means_ = params.means.astype(dtype)
-        self.covariances_ = cov.to_public(params.covariances).astype(dtype)
-        self.precisions_cholesky_ = cov.to_public(params.prec_chol).astype(dtype)
-        self.precisions_ = cov.to_public(cov.precisions(params.prec_chol)).astype(dtype)
+        for name, value in self._public_params(cov, params, dtype).items():
+            setattr(self, name, value)
 
     def _get_params_canonical(self, cov):
         n_features = self.means_.shape[1]
