@@ -58,6 +58,55 @@ def openmp_max_threads():
     return omp_get_max_threads()
 
 
+cdef inline void _centre(
+    const floating *X,          # IN  (c, d)
+    Py_ssize_t c,
+    Py_ssize_t d,
+    const floating *anchor,     # IN  (d,)
+    floating *out,              # OUT (c, d)
+) noexcept nogil:
+    # out = X - anchor
+    cdef Py_ssize_t i, f
+    for i in range(c):
+        for f in range(d):
+            out[i * d + f] = X[i * d + f] - anchor[f]
+
+
+cdef void _sum_squares_transposed(
+    const floating *V,          # IN  (c, d)
+    Py_ssize_t c,
+    Py_ssize_t d,
+    Py_ssize_t k,
+    const floating *centres_t,  # IN  (d, k)
+    const floating *scales_t,   # IN  (d, k), or NULL for unit scales
+    double *out,                # OUT (c, k)
+) noexcept nogil:
+    # out[i, j] = sum_f ((V[i, f] - centres_t[f, j]) * scales_t[f, j])^2
+    # Parameters are stored feature-major so the innermost loop runs over components
+    # with unit stride: it vectorises without reassociating any sum.
+    cdef Py_ssize_t i, f, j
+    cdef floating v, t
+    cdef double *row
+    cdef const floating *ct
+    cdef const floating *st
+    for i in range(c):
+        row = out + i * k
+        for j in range(k):
+            row[j] = 0.0
+        for f in range(d):
+            v = V[i * d + f]
+            ct = centres_t + f * k
+            if scales_t == NULL:
+                for j in range(k):
+                    t = v - ct[j]
+                    row[j] += <double> (t * t)
+            else:
+                st = scales_t + f * k
+                for j in range(k):
+                    t = (v - ct[j]) * st[j]
+                    row[j] += <double> (t * t)
+
+
 cdef void _chunk_log_prob(
     const floating *X,          # IN  (c, d) rows of the chunk
     Py_ssize_t c,
@@ -66,46 +115,37 @@ cdef void _chunk_log_prob(
     Py_ssize_t kp,
     bint diagonal,
     const floating *anchors,    # IN  (kp, d)
-    const floating *offsets,    # IN  (k, d), or NULL when kp == k
-    const floating *factors,    # IN  (kp, d*d) triangular or (kp, d) diagonal
+    const floating *factors,    # IN  (kp, d*d) triangular
+    const floating *centres_t,  # IN  (d, k): means (diagonal) or offsets (shared factor)
+    const floating *scales_t,   # IN  (d, k): diagonal factors, else NULL
     const double *log_norm,     # IN  (k,)
     floating *proj,             # SCRATCH (c, d)
     double *log_prob,           # OUT (c, k), row stride k
 ) noexcept nogil:
-    # proj = (X - anchor_p) @ U_p
-    # log_prob[:, j] = log_norm[j] - 0.5 * ||proj - offset_j||^2  for the j sharing p
-    cdef Py_ssize_t p, j, j_lo, j_hi, i, f
-    cdef const floating *u
-    cdef floating diff
+    # log_prob[:, j] = log_norm[j] - 0.5 * ||(X - m_j) @ U_j||^2, computed as
+    #   diagonal:      sum_f ((x_f - m_jf) * u_jf)^2
+    #   shared factor: ||(X - a) @ U - o_j||^2 with o_j = (m_j - a) @ U (one trmm)
+    #   per component: ||(X - m_j) @ U_j||^2 (one trmm per component)
+    cdef Py_ssize_t p, i, f, j
     cdef double sq
-    for p in range(kp):
-        u = factors + (p * d if diagonal else p * d * d)
-        for i in range(c):
-            for f in range(d):
-                proj[i * d + f] = X[i * d + f] - anchors[p * d + f]
-        if diagonal:
-            for i in range(c):
-                for f in range(d):
-                    proj[i * d + f] = proj[i * d + f] * u[f]
-        else:
-            trmm_right_upper(<int> c, <int> d, u, proj)
-        if kp == k:
-            j_lo = p
-            j_hi = p + 1
-        else:
-            j_lo = 0
-            j_hi = k
-        for j in range(j_lo, j_hi):
+    if diagonal:
+        _sum_squares_transposed(X, c, d, k, centres_t, scales_t, log_prob)
+    elif kp == 1 and k > 1:
+        _centre(X, c, d, anchors, proj)
+        trmm_right_upper(<int> c, <int> d, factors, proj)
+        _sum_squares_transposed(proj, c, d, k, centres_t, NULL, log_prob)
+    else:
+        for p in range(kp):
+            _centre(X, c, d, anchors + p * d, proj)
+            trmm_right_upper(<int> c, <int> d, factors + p * d * d, proj)
             for i in range(c):
                 sq = 0.0
-                if offsets == NULL:
-                    for f in range(d):
-                        sq = sq + <double> (proj[i * d + f] * proj[i * d + f])
-                else:
-                    for f in range(d):
-                        diff = proj[i * d + f] - offsets[j * d + f]
-                        sq = sq + <double> (diff * diff)
-                log_prob[i * k + j] = log_norm[j] - 0.5 * sq
+                for f in range(d):
+                    sq = sq + <double> (proj[i * d + f] * proj[i * d + f])
+                log_prob[i * k + p] = sq
+    for i in range(c):
+        for j in range(k):
+            log_prob[i * k + j] = log_norm[j] - 0.5 * log_prob[i * k + j]
 
 
 cdef double _chunk_responsibilities(
@@ -138,12 +178,11 @@ cdef double _chunk_responsibilities(
     return ll
 
 
-cdef void _chunk_stats(
+cdef void _chunk_stats_triangular(
     const floating *X,          # IN  (c, d)
     Py_ssize_t c,
     Py_ssize_t d,
     Py_ssize_t k,
-    bint diagonal,
     bint pooled,                # one S2 for all components (tied)
     const floating *means,      # IN  (k, d) centring points
     const double *resp,         # IN  (c, k) weighted responsibilities
@@ -151,9 +190,9 @@ cdef void _chunk_stats(
     floating *gram,             # SCRATCH (d, d)
     double *nk,                 # INOUT (k,)
     double *s1,                 # INOUT (k, d)
-    double *s2,                 # INOUT (k or 1, d*d) or (k, d)
+    double *s2,                 # INOUT (k or 1, d*d), lower triangles
 ) noexcept nogil:
-    # dev = sqrt(r_k) * (X - m_k);  S2_k += dev^T dev;  S1_k += r_k^T (X - m_k)
+    # dev = sqrt(r_j) * (X - m_j);  S2_j += dev^T dev (syrk);  S1_j += r_j^T (X - m_j)
     cdef Py_ssize_t j, i, f, q
     cdef double r, r_sum, diff
     cdef double *target
@@ -163,23 +202,52 @@ cdef void _chunk_stats(
         for i in range(c):
             r = resp[i * k + j]
             r_sum = r_sum + r
-            if diagonal:
-                for f in range(d):
-                    diff = <double> (X[i * d + f] - means[j * d + f])
-                    s1[j * d + f] += r * diff
-                    s2[j * d + f] += r * diff * diff
-            else:
-                sr = <floating> sqrt(r)
-                for f in range(d):
-                    diff = <double> (X[i * d + f] - means[j * d + f])
-                    s1[j * d + f] += r * diff
-                    dev[i * d + f] = sr * <floating> diff
+            sr = <floating> sqrt(r)
+            for f in range(d):
+                diff = <double> (X[i * d + f] - means[j * d + f])
+                s1[j * d + f] += r * diff
+                dev[i * d + f] = sr * <floating> diff
         nk[j] += r_sum
-        if not diagonal:
-            syrk_gram(<int> c, <int> d, dev, gram)
-            target = s2 + (0 if pooled else j * d * d)
-            for q in range(d * d):
-                target[q] += gram[q]
+        syrk_gram(<int> c, <int> d, dev, gram)
+        target = s2 + (0 if pooled else j * d * d)
+        for q in range(d * d):
+            target[q] += gram[q]
+
+
+cdef void _chunk_stats_diagonal(
+    const floating *X,          # IN  (c, d)
+    Py_ssize_t c,
+    Py_ssize_t d,
+    Py_ssize_t k,
+    const floating *means_t,    # IN  (d, k) centring points, feature-major
+    const double *resp,         # IN  (c, k) weighted responsibilities
+    double *nk,                 # INOUT (k,)
+    double *s1_t,               # INOUT (d, k)
+    double *s2_t,               # INOUT (d, k)
+) noexcept nogil:
+    # S1[j, f] += sum_i r_ij (x_if - m_jf);  S2[j, f] += sum_i r_ij (x_if - m_jf)^2
+    # (feature-major accumulators: the inner loop over components is unit stride)
+    cdef Py_ssize_t i, f, j
+    cdef const double *r
+    cdef const floating *mt
+    cdef double *a1
+    cdef double *a2
+    cdef double diff, rd
+    cdef floating v
+    for i in range(c):
+        r = resp + i * k
+        for j in range(k):
+            nk[j] += r[j]
+        for f in range(d):
+            v = X[i * d + f]
+            mt = means_t + f * k
+            a1 = s1_t + f * k
+            a2 = s2_t + f * k
+            for j in range(k):
+                diff = <double> (v - mt[j])
+                rd = r[j] * diff
+                a1[j] += rd
+                a2[j] += rd * diff
 
 
 def _check_layout(X, anchors, offsets, factors, log_norm, bint diagonal):
@@ -214,6 +282,16 @@ def _n_threads(n_threads, n_chunks):
     return int(max(1, min(int(n_threads), n_chunks)))
 
 
+def _feature_major(anchors, offsets, factors, bint diagonal):
+    """(centres_t, scales_t): the (d, k) copies the vectorised loops read, or None."""
+    if diagonal:
+        return (np.ascontiguousarray(np.asarray(anchors).T),
+                np.ascontiguousarray(np.asarray(factors).T))
+    if offsets is not None:
+        return np.ascontiguousarray(np.asarray(offsets).T), None
+    return None, None
+
+
 def accumulate_stats(
     const floating[:, ::1] X,               # IN  (n, d)
     const double[::1] sample_weight,        # IN  (n,) or None
@@ -238,7 +316,7 @@ def accumulate_stats(
     cdef Py_ssize_t n, d, k, kp
     n, d, k, kp = _check_layout(X, anchors, offsets, factors, log_norm, diagonal)
     if means.shape[0] != k or means.shape[1] != d:
-        raise ValueError(f"means must be ({k}, {d}), got {(means.shape[0], means.shape[1])}")
+        raise ValueError(f"means must be ({k}, {d}), got ({means.shape[0]}, {means.shape[1]})")
     if sample_weight is not None and sample_weight.shape[0] != n:
         raise ValueError(f"sample_weight must have {n} entries, got {sample_weight.shape[0]}")
     if nk.shape[0] != k or s1.shape[0] != k or s1.shape[1] != d:
@@ -246,7 +324,7 @@ def accumulate_stats(
     s2_width = d if diagonal else d * d
     allowed_rows = [k] if diagonal else [k, 1]
     if s2.shape[1] != s2_width or s2.shape[0] not in allowed_rows:
-        raise ValueError(f"s2 has the wrong shape {(s2.shape[0], s2.shape[1])}")
+        raise ValueError(f"s2 has the wrong shape ({s2.shape[0]}, {s2.shape[1]})")
     cdef bint pooled = (not diagonal) and s2.shape[0] == 1 and k > 1
     if n == 0:
         nk[:] = 0.0
@@ -257,20 +335,32 @@ def accumulate_stats(
     cdef Py_ssize_t n_chunks = (n + _CHUNK - 1) // _CHUNK
     cdef int threads = _n_threads(n_threads, n_chunks)
     dtype = np.float32 if floating is float else np.float64
+    # Per-thread scratch and float64 accumulators, reduced after the parallel loop.
     cdef floating[:, :, ::1] proj = np.empty((threads, _CHUNK, d), dtype=dtype)
     cdef floating[:, ::1] gram = np.zeros((threads, d * d), dtype=dtype)
     cdef double[:, :, ::1] prob = np.empty((threads, _CHUNK, k), dtype=np.float64)
     acc_nk_arr = np.zeros((threads, k))
-    acc_s1_arr = np.zeros((threads, k, d))
-    acc_s2_arr = np.zeros((threads, s2.shape[0], s2_width))
+    acc_s1_arr = np.zeros((threads, k * d))        # (k, d), or (d, k) when diagonal
+    acc_s2_arr = np.zeros((threads, s2.shape[0] * s2_width))
     acc_ll_arr = np.zeros(threads)
     cdef double[:, ::1] acc_nk = acc_nk_arr
-    cdef double[:, :, ::1] acc_s1 = acc_s1_arr
-    cdef double[:, :, ::1] acc_s2 = acc_s2_arr
+    cdef double[:, ::1] acc_s1 = acc_s1_arr
+    cdef double[:, ::1] acc_s2 = acc_s2_arr
     cdef double[::1] acc_ll = acc_ll_arr
 
+    centres_arr, scales_arr = _feature_major(anchors, offsets, factors, diagonal)
+    means_t_arr = np.ascontiguousarray(np.asarray(means).T) if diagonal else np.asarray(means)
+    cdef const floating[:, ::1] centres_t, scales_t
+    cdef const floating[:, ::1] means_t = means_t_arr
+    cdef const floating *ct = NULL
+    cdef const floating *st = NULL
+    if centres_arr is not None:
+        centres_t = centres_arr
+        ct = &centres_t[0, 0]
+    if scales_arr is not None:
+        scales_t = scales_arr
+        st = &scales_t[0, 0]
     cdef const double *w = NULL if sample_weight is None else &sample_weight[0]
-    cdef const floating *off = NULL if offsets is None else &offsets[0, 0]
     cdef Py_ssize_t chunk, start, c
     cdef int tid
 
@@ -279,18 +369,28 @@ def accumulate_stats(
             tid = threadid()
             start = chunk * _CHUNK
             c = min(<Py_ssize_t> _CHUNK, n - start)   # the last chunk may be short
-            _chunk_log_prob(&X[start, 0], c, d, k, kp, diagonal, &anchors[0, 0], off,
-                            &factors[0, 0], &log_norm[0], &proj[tid, 0, 0], &prob[tid, 0, 0])
+            _chunk_log_prob(&X[start, 0], c, d, k, kp, diagonal, &anchors[0, 0],
+                            &factors[0, 0], ct, st, &log_norm[0],
+                            &proj[tid, 0, 0], &prob[tid, 0, 0])
             acc_ll[tid] += _chunk_responsibilities(
                 &prob[tid, 0, 0], c, k, (w + start) if w != NULL else NULL)
-            _chunk_stats(&X[start, 0], c, d, k, diagonal, pooled, &means[0, 0],
-                         &prob[tid, 0, 0], &proj[tid, 0, 0], &gram[tid, 0],
-                         &acc_nk[tid, 0], &acc_s1[tid, 0, 0], &acc_s2[tid, 0, 0])
+            if diagonal:
+                _chunk_stats_diagonal(&X[start, 0], c, d, k, &means_t[0, 0],
+                                      &prob[tid, 0, 0], &acc_nk[tid, 0],
+                                      &acc_s1[tid, 0], &acc_s2[tid, 0])
+            else:
+                _chunk_stats_triangular(&X[start, 0], c, d, k, pooled, &means[0, 0],
+                                        &prob[tid, 0, 0], &proj[tid, 0, 0], &gram[tid, 0],
+                                        &acc_nk[tid, 0], &acc_s1[tid, 0], &acc_s2[tid, 0])
 
     # Reduce the thread-local accumulators in a fixed order.
     np.asarray(nk)[...] = acc_nk_arr.sum(axis=0)
-    np.asarray(s1)[...] = acc_s1_arr.sum(axis=0)
-    np.asarray(s2)[...] = acc_s2_arr.sum(axis=0)
+    if diagonal:
+        np.asarray(s1)[...] = acc_s1_arr.sum(axis=0).reshape(d, k).T
+        np.asarray(s2)[...] = acc_s2_arr.sum(axis=0).reshape(d, k).T
+    else:
+        np.asarray(s1)[...] = acc_s1_arr.sum(axis=0).reshape(k, d)
+        np.asarray(s2)[...] = acc_s2_arr.sum(axis=0).reshape(s2.shape[0], s2_width)
     return float(acc_ll_arr.sum())
 
 
@@ -308,14 +408,23 @@ def log_prob(
     cdef Py_ssize_t n, d, k, kp
     n, d, k, kp = _check_layout(X, anchors, offsets, factors, log_norm, diagonal)
     if out.shape[0] != n or out.shape[1] != k:
-        raise ValueError(f"out must be ({n}, {k}), got {(out.shape[0], out.shape[1])}")
+        raise ValueError(f"out must be ({n}, {k}), got ({out.shape[0]}, {out.shape[1]})")
     if n == 0:
         return
     cdef Py_ssize_t n_chunks = (n + _CHUNK - 1) // _CHUNK
     cdef int threads = _n_threads(n_threads, n_chunks)
     dtype = np.float32 if floating is float else np.float64
     cdef floating[:, :, ::1] proj = np.empty((threads, _CHUNK, d), dtype=dtype)
-    cdef const floating *off = NULL if offsets is None else &offsets[0, 0]
+    centres_arr, scales_arr = _feature_major(anchors, offsets, factors, diagonal)
+    cdef const floating[:, ::1] centres_t, scales_t
+    cdef const floating *ct = NULL
+    cdef const floating *st = NULL
+    if centres_arr is not None:
+        centres_t = centres_arr
+        ct = &centres_t[0, 0]
+    if scales_arr is not None:
+        scales_t = scales_arr
+        st = &scales_t[0, 0]
     cdef Py_ssize_t chunk, start, c
     cdef int tid
     with nogil:
@@ -323,5 +432,6 @@ def log_prob(
             tid = threadid()
             start = chunk * _CHUNK
             c = min(<Py_ssize_t> _CHUNK, n - start)
-            _chunk_log_prob(&X[start, 0], c, d, k, kp, diagonal, &anchors[0, 0], off,
-                            &factors[0, 0], &log_norm[0], &proj[tid, 0, 0], &out[start, 0])
+            _chunk_log_prob(&X[start, 0], c, d, k, kp, diagonal, &anchors[0, 0],
+                            &factors[0, 0], ct, st, &log_norm[0],
+                            &proj[tid, 0, 0], &out[start, 0])
