@@ -4,7 +4,8 @@
 """
 
 from ._gaussian_mixture import GaussianMixture
+from ._show_versions import show_versions
 from ._version import __version__
 from .datasets import load_faithful
 
-__all__ = ["GaussianMixture", "load_faithful", "__version__"]
+__all__ = ["GaussianMixture", "load_faithful", "show_versions", "__version__"]

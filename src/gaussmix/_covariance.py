@@ -59,20 +59,47 @@ class _Triangular:
         """Sum over components when they share one covariance."""
         return a.sum(axis=0, keepdims=True) if self.shared else a
 
-    def covariances(self, nk, s1, s2, reg_covar):
-        """Covariances from statistics centred at the previous means.
+    def scatter(self, nk, s1, s2, reg_covar):
+        """sum_n r_nk (x_n - xbar_k)(x_n - xbar_k)^T + N_k reg I, pooled when tied.
 
-        With delta_k = S1_k / N_k the mean shift, the scatter about the new mean is
-        S2_k - N_k delta_k delta_k^T (no cancellation against the data's offset).
+        The statistics are centred at the previous means; with delta_k = S1_k / N_k the
+        mean shift, the scatter about the new mean xbar_k is S2_k - N_k delta_k delta_k^T
+        (no cancellation against the data's offset from the origin).
         """
         k, d = s1.shape
         s2 = _symmetrize_lower(s2.reshape(-1, d, d))
         delta = s1 / nk[:, np.newaxis]
-        between = nk[:, np.newaxis, np.newaxis] * delta[:, :, np.newaxis] * delta[:, np.newaxis, :]
-        scatter = s2 - self.pool(between)
-        covariances = scatter / self.pool(nk)[:, np.newaxis, np.newaxis]
-        covariances += reg_covar * np.eye(d)
-        return covariances
+        scatter = s2 - self.pool(self.outer(delta, nk))
+        return scatter + self.pool(nk)[:, np.newaxis, np.newaxis] * reg_covar * np.eye(d)
+
+    def covariances(self, nk, s1, s2, reg_covar):
+        """Maximum-likelihood covariances (+ reg_covar) from centred statistics."""
+        return self.scatter(nk, s1, s2, reg_covar) / self.pool(nk)[:, np.newaxis, np.newaxis]
+
+    def outer(self, diff, weights):
+        """weights_k diff_k diff_k^T per component, (k, d, d)."""
+        return weights[:, np.newaxis, np.newaxis] * diff[:, :, np.newaxis] * diff[:, np.newaxis, :]
+
+    def identity(self, n_features):
+        return np.eye(n_features)[np.newaxis]
+
+    def divide(self, matrices, denominators):
+        """matrices / denominators with one denominator per factor."""
+        return matrices / np.asarray(denominators)[:, np.newaxis, np.newaxis]
+
+    def log_det(self, matrices):
+        """log det of each (d, d) factor."""
+        return np.linalg.slogdet(matrices)[1]
+
+    def trace_product(self, a, b):
+        """tr(a_p b_p) per factor."""
+        return (a * np.swapaxes(b, -1, -2)).sum(axis=(-2, -1))
+
+    def mahalanobis(self, diff, prec_chol):
+        """||diff_k @ U_k||^2 per component."""
+        if self.shared:
+            return ((diff @ prec_chol[0]) ** 2).sum(axis=1)
+        return (np.einsum("ki,kij->kj", diff, prec_chol) ** 2).sum(axis=1)
 
     def precision_cholesky(self, covariances):
         """Upper-triangular U with U U^T = inv(covariance), as scikit-learn stores it."""
@@ -175,12 +202,41 @@ class _Diagonal:
     def n_parameters(self, n_components, n_features):
         return n_components if self.isotropic else n_components * n_features
 
-    def covariances(self, nk, s1, s2, reg_covar):
+    def pool(self, a):
+        return a
+
+    def scatter(self, nk, s1, s2, reg_covar):
+        """Diagonal of sum_n r_nk (x_n - xbar_k)(x_n - xbar_k)^T + N_k reg (see _Triangular)."""
         delta = s1 / nk[:, np.newaxis]
-        variances = s2 / nk[:, np.newaxis] - delta**2 + reg_covar
+        return self.project(s2 - self.outer(delta, nk) + nk[:, np.newaxis] * reg_covar)
+
+    def covariances(self, nk, s1, s2, reg_covar):
+        return self.scatter(nk, s1, s2, reg_covar) / nk[:, np.newaxis]
+
+    def project(self, diagonals):
+        """Onto the family: unchanged for diag, the feature average for spherical."""
         if self.isotropic:
-            variances = np.repeat(variances.mean(axis=1, keepdims=True), s1.shape[1], axis=1)
-        return variances
+            return np.repeat(diagonals.mean(axis=1, keepdims=True), diagonals.shape[1], axis=1)
+        return diagonals
+
+    def outer(self, diff, weights):
+        """The family's part of weights_k diff_k diff_k^T, (k, d)."""
+        return self.project(weights[:, np.newaxis] * diff**2)
+
+    def identity(self, n_features):
+        return np.ones((1, n_features))
+
+    def divide(self, diagonals, denominators):
+        return diagonals / np.asarray(denominators)[:, np.newaxis]
+
+    def log_det(self, diagonals):
+        return np.log(diagonals).sum(axis=1)
+
+    def trace_product(self, a, b):
+        return (a * b).sum(axis=1)
+
+    def mahalanobis(self, diff, prec_chol):
+        return ((diff * prec_chol) ** 2).sum(axis=1)
 
     def precision_cholesky(self, variances):
         if np.any(variances <= 0.0):

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from time import perf_counter
 
 import numpy as np
-from scipy.special import logsumexp
+from scipy.special import gammaln, logsumexp
 from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
@@ -19,6 +19,8 @@ from ._initialization import (
     initial_responsibilities,
     stats_from_responsibilities,
 )
+from ._priors import PRIOR_PARAMETERS, any_prior_set, public_scale, resolve_priors
+from ._variational import VariationalUpdates
 from ._validation import (
     check_array_init,
     check_option,
@@ -27,7 +29,7 @@ from ._validation import (
     check_weights_init,
 )
 
-METHODS = ("em",)
+METHODS = ("em", "variational")
 
 
 @dataclass
@@ -55,11 +57,18 @@ class Restart:
 
 
 class GaussianMixture(DensityMixin, BaseEstimator):
-    """Gaussian mixture model fitted by expectation-maximisation.
+    """Gaussian mixture model: maximum likelihood / MAP EM, or variational Bayes.
 
-    A drop-in replacement for :class:`sklearn.mixture.GaussianMixture`: the same
-    parameters, fitted attributes and methods, computed by a compiled, multithreaded
-    single pass over the data per iteration.  ``fit`` also accepts ``sample_weight``.
+    A drop-in replacement for :class:`sklearn.mixture.GaussianMixture` (``method='em'``)
+    and :class:`sklearn.mixture.BayesianGaussianMixture` (``method='variational'``): the
+    same parameters, fitted attributes and methods, computed by a compiled,
+    multithreaded single pass over the data per iteration.  ``fit`` also accepts
+    ``sample_weight``.
+
+    With ``method='em'`` and any prior parameter set, EM finds the maximum a-posteriori
+    estimate under the conjugate prior (Dirichlet weights when
+    ``weight_concentration_prior`` is set, Normal-inverse-Wishart means and covariances;
+    Fraley & Raftery 2007), which keeps covariances non-singular on degenerate data.
 
     Parameters
     ----------
@@ -68,8 +77,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     covariance_type : {'full', 'tied', 'diag', 'spherical'}, default='full'
         'full': each component has its own covariance matrix; 'tied': all share one;
         'diag': each has a diagonal covariance; 'spherical': each has one variance.
-    method : {'em'}, default='em'
-        Fitting algorithm.  'em' is maximum-likelihood expectation-maximisation.
+    method : {'em', 'variational'}, default='em'
+        'em': expectation-maximisation (maximum likelihood, or MAP when a prior
+        parameter is set).  'variational': mean-field variational Bayes.
     tol : float, default=1e-3
         Convergence threshold: iterations stop when the change of the lower bound
         (average log-likelihood) is below ``tol``.
@@ -98,6 +108,24 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         the lower bound.
     verbose_interval : int, default=10
         Iterations between two messages.
+    weight_concentration_prior_type : {'dirichlet_process', 'dirichlet_distribution'}, \
+            default='dirichlet_process'
+        Prior on the weights for ``method='variational'``: a stick-breaking Dirichlet
+        process truncated at ``n_components``, or a symmetric Dirichlet.
+    weight_concentration_prior : float, default=None
+        gamma_0 (process) or alpha_0 (distribution), > 0.  None means 1 / n_components.
+        For MAP EM, setting it (>= 1, 'dirichlet_distribution') adds a Dirichlet prior.
+    mean_precision_prior : float, default=None
+        beta_0 > 0, the prior precision of the means relative to the component
+        precision.  None means 1.
+    mean_prior : array-like of shape (n_features,), default=None
+        m_0.  None means the (weighted) data mean.
+    degrees_of_freedom_prior : float, default=None
+        nu_0 > n_features - 1.  None means n_features.
+    covariance_prior : float or array-like, default=None
+        W_0^-1, the prior covariance scale: (n_features, n_features) for 'full' and
+        'tied', (n_features,) for 'diag', a float for 'spherical'.  None means the
+        (weighted) data covariance, its diagonal, or its average variance.
 
     Attributes
     ----------
@@ -121,6 +149,25 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     restarts_ : list of Restart
         Every initialisation's objective trace, convergence and final parameters
         (memory independent of n_samples), for diagnostics.
+    weight_concentration_ : ndarray or tuple of two ndarrays
+        ``method='variational'``: Dirichlet parameters, or the (a, b) Beta parameters of
+        the sticks.
+    mean_precision_ : ndarray of shape (n_components,)
+        ``method='variational'``: beta_k.
+    degrees_of_freedom_ : ndarray of shape (n_components,) or float (tied)
+        ``method='variational'``: nu_k.
+    weight_concentration_prior_, mean_precision_prior_, mean_prior_, \
+degrees_of_freedom_prior_, covariance_prior_
+        The priors used (with defaults filled), for ``method='variational'`` and MAP EM.
+
+    Notes
+    -----
+    For ``method='variational'``, ``lower_bound_`` is the complete evidence lower bound
+    (a total over samples, with every constant, so values compare across
+    ``n_components`` and priors), evaluated at the variational posterior before its
+    last update; scikit-learn drops constants.  ``score_samples`` is scikit-learn's
+    plug-in surrogate; :meth:`score_samples_predictive` is the exact posterior
+    predictive density, a mixture of Student-t distributions.
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Defined only when X has string feature names.
@@ -154,6 +201,12 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         warm_start=False,
         verbose=0,
         verbose_interval=10,
+        weight_concentration_prior_type="dirichlet_process",
+        weight_concentration_prior=None,
+        mean_precision_prior=None,
+        mean_prior=None,
+        degrees_of_freedom_prior=None,
+        covariance_prior=None,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -170,6 +223,12 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.warm_start = warm_start
         self.verbose = verbose
         self.verbose_interval = verbose_interval
+        self.weight_concentration_prior_type = weight_concentration_prior_type
+        self.weight_concentration_prior = weight_concentration_prior
+        self.mean_precision_prior = mean_precision_prior
+        self.mean_prior = mean_prior
+        self.degrees_of_freedom_prior = degrees_of_freedom_prior
+        self.covariance_prior = covariance_prior
 
     # ------------------------------------------------------------------ checks
     def _check_parameters(self, n_features):
@@ -260,9 +319,18 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self._fit(X, w)
         return self._weighted_log_prob(X).argmax(axis=1)
 
+    def _make_updates(self, X, sample_weight, cov):
+        """The updater for ``method`` (and MAP EM when a prior parameter is set)."""
+        eps = float(np.finfo(X.dtype).eps)
+        reg_covar = float(self.reg_covar)
+        if self.method == "variational":
+            return VariationalUpdates(cov, reg_covar, eps, resolve_priors(self, X, sample_weight, cov))
+        priors = resolve_priors(self, X, sample_weight, cov) if any_prior_set(self) else None
+        return EMUpdates(cov, reg_covar, eps, priors)
+
     def _fit(self, X, sample_weight):
         cov, inits = self._check_parameters(X.shape[1])
-        updates = EMUpdates(cov, float(self.reg_covar), float(np.finfo(X.dtype).eps))
+        updates = self._make_updates(X, sample_weight, cov)
         do_init = not (self.warm_start and hasattr(self, "converged_"))
         n_init = self.n_init if do_init else 1
         random_state = check_random_state(self.random_state)
@@ -276,10 +344,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             for init in range(n_init):
                 self._print_verbose_msg_init_beg(init)
                 if do_init:
-                    params = self._initial_params(X, sample_weight, random_state, updates, inits)
+                    params = self._initial_params(
+                        X, sample_weight, random_state, updates, inits, n_threads)
                     lower_bound = -np.inf
                 else:
-                    params = self._get_params_canonical(cov)
+                    params = updates.from_attributes(self)
                     lower_bound = self.lower_bound_
                 lower_bounds = []
                 converged = False
@@ -290,8 +359,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                     log_lik, nk, s1, s2 = _kernel.accumulate_stats(
                         X, sample_weight, inputs, stats_shape, n_threads
                     )
+                    lower_bound = updates.objective(log_lik, params, total_weight)
                     params = updates.m_step(params, nk, s1, s2)
-                    lower_bound = log_lik / total_weight
                     lower_bounds.append(lower_bound)
                     change = lower_bound - previous
                     self._print_verbose_msg_iter_end(n_iter, change)
@@ -302,7 +371,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                     self._print_verbose_msg_init_end(lower_bound, converged)
                 restarts.append(
                     Restart(lower_bound, np.asarray(lower_bounds), converged, n_iter,
-                            self._public_params(cov, params, X.dtype))
+                            updates.to_attributes(params, X.dtype))
                 )
                 if best is None or lower_bound > best[0] or self.max_iter == 0:
                     best = (lower_bound, params, n_iter, lower_bounds, converged)
@@ -314,7 +383,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 "parameters, or increase max_iter, tol, or check for degenerate data.",
                 ConvergenceWarning,
             )
-        self._set_params_canonical(cov, params, X.dtype)
+        for name, value in updates.to_attributes(params, X.dtype).items():
+            setattr(self, name, value)
+        self._set_prior_attributes(updates)
+        self._updates = updates
         self.converged_ = converged
         self.n_iter_ = n_iter
         self.lower_bound_ = lower_bound
@@ -322,53 +394,55 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.restarts_ = restarts
         return self
 
-    def _initial_params(self, X, sample_weight, random_state, updates, inits):
-        """Parameters from ``init_params`` responsibilities, overridden by ``*_init``."""
+    def _initial_params(self, X, sample_weight, random_state, updates, inits, n_threads):
+        """Parameters from ``init_params`` responsibilities, overridden by ``*_init``.
+
+        Without ``*_init`` the updater's own M-step turns the initial responsibilities
+        into parameters (as scikit-learn does for both of its estimators).  With them,
+        EM starts from the given values; variational Bayes starts from the posterior
+        one pass over the data at those values implies.
+        """
         cov = updates.covariance
+        k = self.n_components
         if len(inits) < 3:
-            resp = initial_responsibilities(
-                X, sample_weight, self.n_components, self.init_params, random_state
-            )
-            params = updates.params_from_stats(
-                *stats_from_responsibilities(X, sample_weight, resp, cov)
-            )
+            resp = initial_responsibilities(X, sample_weight, k, self.init_params, random_state)
+            stats = stats_from_responsibilities(X, sample_weight, resp, cov)
+            if not inits:
+                return updates.params_from_stats(*stats)
+            start = EMUpdates(cov, updates.reg_covar, updates.eps).params_from_stats(*stats)
         else:  # everything given: no need to draw responsibilities
-            params = MixtureParams(None, None, None, None)
+            start = MixtureParams(None, None, None, None)
         if "weights" in inits:
-            params.weights = inits["weights"].copy()
+            start.weights = inits["weights"].copy()
         if "means" in inits:
-            params.means = inits["means"].copy()
+            start.means = inits["means"].copy()
         if "precisions" in inits:
-            params.prec_chol = cov.precision_cholesky_from_precisions(inits["precisions"])
-            params.covariances = cov.covariances_from_precisions(inits["precisions"])
-        return params
+            start.prec_chol = cov.precision_cholesky_from_precisions(inits["precisions"])
+            start.covariances = cov.covariances_from_precisions(inits["precisions"])
+        if isinstance(updates, EMUpdates):
+            return start
+        em = EMUpdates(cov, updates.reg_covar, updates.eps)
+        _, nk, s1, s2 = _kernel.accumulate_stats(
+            X, sample_weight, em.kernel_inputs(start, X.dtype),
+            cov.stats_shape(k, X.shape[1]), n_threads,
+        )
+        return updates.params_from_stats(start.means, nk, s1, s2)
+
+    def _set_prior_attributes(self, updates):
+        """scikit-learn's ``*_prior_`` attributes, for the methods that use priors."""
+        priors = updates.priors
+        for name in PRIOR_PARAMETERS:
+            if hasattr(self, name + "_"):
+                delattr(self, name + "_")
+        if priors is None:
+            return
+        self.weight_concentration_prior_ = priors.weight_concentration
+        self.mean_precision_prior_ = priors.mean_precision
+        self.mean_prior_ = priors.mean.copy()
+        self.degrees_of_freedom_prior_ = priors.degrees_of_freedom
+        self.covariance_prior_ = public_scale(updates.covariance, priors.covariance)
 
     # ------------------------------------------------------------- parameters
-    @staticmethod
-    def _public_params(cov, params, dtype):
-        """Fitted attributes (scikit-learn shapes, the data's dtype) from canonical form."""
-        return {
-            "weights_": params.weights.astype(dtype),
-            "means_": params.means.astype(dtype),
-            "covariances_": cov.to_public(params.covariances).astype(dtype),
-            "precisions_cholesky_": cov.to_public(params.prec_chol).astype(dtype),
-            "precisions_": cov.to_public(cov.precisions(params.prec_chol)).astype(dtype),
-        }
-
-    def _set_params_canonical(self, cov, params, dtype):
-        for name, value in self._public_params(cov, params, dtype).items():
-            setattr(self, name, value)
-
-    def _get_params_canonical(self, cov):
-        n_features = self.means_.shape[1]
-        as64 = lambda a: np.asarray(a, dtype=np.float64)  # noqa: E731
-        return MixtureParams(
-            as64(self.weights_),
-            as64(self.means_),
-            cov.from_public(as64(self.covariances_), n_features),
-            cov.from_public(as64(self.precisions_cholesky_), n_features),
-        )
-
     @property
     def _covariance(self):
         return get_covariance(self.covariance_type)
@@ -376,7 +450,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     def _n_parameters(self):
         """Free parameters of the fitted model."""
         k, d = self.means_.shape
-        cov_params = self._covariance.n_parameters(k, d)
+        cov_params = self._updates.covariance.n_parameters(k, d)
         return int(cov_params + k * d + k - 1)
 
     # ------------------------------------------------------------- inference
@@ -386,14 +460,15 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         dtype = np.result_type(X.dtype, self.means_.dtype)
         return np.ascontiguousarray(X, dtype=dtype)
 
-    def _weighted_log_prob(self, X):
-        """log p(x_n, z_n = k), shape (n_samples, n_components)."""
-        cov = self._covariance
-        params = self._get_params_canonical(cov)
-        updates = EMUpdates(cov, 0.0, 0.0)
-        inputs = updates.kernel_inputs(params, X.dtype)
+    def _run_log_prob(self, X, inputs):
         with _kernel.single_threaded_blas():
             return _kernel.weighted_log_prob(X, inputs, _kernel.effective_n_threads())
+
+    def _weighted_log_prob(self, X):
+        """log p(x_n, z_n = k) (EM) or log rho_nk (variational), (n_samples, n_components)."""
+        updates = self._updates
+        params = updates.from_attributes(self)
+        return self._run_log_prob(X, updates.kernel_inputs(params, X.dtype))
 
     def score_samples(self, X):
         """Log-density of the model at each sample.
@@ -470,18 +545,90 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """
         check_is_fitted(self)
         check_scalar(n_samples, "n_samples", "int", low=1)
-        cov = self._covariance
-        params = self._get_params_canonical(cov)
+        params = self._updates.from_attributes(self)
+        return self._draw(n_samples, params.weights, params.covariances)
+
+    def _draw(self, n_samples, weights, covariances, dof=None, scale=None):
+        """Draw from a mixture of Gaussians, or of Student-t when ``dof`` is given.
+
+        The Student-t of component k has scale matrix ``covariances_k / scale_k``.
+        """
+        cov = self._updates.covariance
+        means = np.asarray(self.means_, dtype=np.float64)
         rng = check_random_state(self.random_state)
-        counts = rng.multinomial(n_samples, params.weights / params.weights.sum())
-        factors = cov.covariance_cholesky(params.covariances)
-        draws = [
-            cov.draw(rng, params.means[j], factors[cov.factor_index(j)], count)
-            for j, count in enumerate(counts)
-        ]
+        counts = rng.multinomial(n_samples, weights / weights.sum())
+        factors = cov.covariance_cholesky(covariances)
+        draws = []
+        for j, count in enumerate(counts):
+            x = cov.draw(rng, means[j], factors[cov.factor_index(j)], count)
+            if dof is not None:  # Student-t: deviation times sqrt(dof / (scale chi2_dof))
+                radius = np.sqrt(dof[j] / (scale[j] * rng.chisquare(dof[j], size=(count, 1))))
+                x = means[j] + (x - means[j]) * radius
+            draws.append(x)
         X = np.vstack(draws).astype(self.means_.dtype, copy=False)
         y = np.repeat(np.arange(len(counts)), counts)
         return X, y
+
+    # ------------------------------------------------------------- predictive
+    def _check_variational(self, what):
+        check_is_fitted(self)
+        if not isinstance(self._updates, VariationalUpdates):
+            raise ValueError(f"{what} needs a model fitted with method='variational'")
+
+    def score_samples_predictive(self, X):
+        """Log of the exact posterior predictive density at each sample.
+
+        Under the fitted variational posterior the predictive density is the mixture
+        ``sum_k E[pi_k] St(x | m_k, L_k, nu_k + 1 - d)`` of multivariate Student-t
+        distributions with precision ``L_k = (nu_k + 1 - d) beta_k / (1 + beta_k) W_k``
+        (Bishop 2006, eq. 10.81).  It integrates to one, unlike the plug-in surrogate of
+        :meth:`score_samples`.  For the stick-breaking prior E[pi] is renormalised over
+        the ``n_components`` kept.  Only for ``method='variational'``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_density : ndarray of shape (n_samples,)
+        """
+        self._check_variational("score_samples_predictive")
+        X = self._validate_predict_data(X)
+        updates = self._updates
+        cov = updates.covariance
+        params = updates.from_attributes(self)
+        k, d = params.means.shape
+        # The kernel with log_norm = 0 returns -1/2 (x - m_k)^T (nu_k W_k) (x - m_k).
+        inputs = _kernel.KernelInputs(cov, params.means, params.prec_chol, np.zeros(k), X.dtype)
+        quad = -2.0 * self._run_log_prob(X, inputs)
+        dof, scale = updates.student_t(params)
+        log_det_l = d * np.log(scale) + 2.0 * cov.log_det_cholesky(params.prec_chol, k)
+        log_t = (gammaln(0.5 * (dof + d)) - gammaln(0.5 * dof) - 0.5 * d * np.log(dof)
+                 - 0.5 * d * np.log(np.pi) + 0.5 * log_det_l
+                 - 0.5 * (dof + d) * np.log1p(scale * quad / dof))
+        return logsumexp(log_t + np.log(params.weights), axis=1)
+
+    def sample_predictive(self, n_samples=1):
+        """Draw from the posterior predictive distribution (see
+        :meth:`score_samples_predictive`).  Only for ``method='variational'``.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+        y : ndarray of shape (n_samples,)
+            The component each sample was drawn from.
+        """
+        self._check_variational("sample_predictive")
+        check_scalar(n_samples, "n_samples", "int", low=1)
+        updates = self._updates
+        params = updates.from_attributes(self)
+        dof, scale = updates.student_t(params)
+        return self._draw(n_samples, params.weights, params.covariances, dof, scale)
 
     def bic(self, X):
         """Bayesian information criterion for X (lower is better).

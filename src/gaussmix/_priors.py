@@ -1,0 +1,148 @@
+"""Conjugate priors: validation and scikit-learn's data-dependent defaults.
+
+The same parameters serve variational Bayes (Dirichlet or Dirichlet-process weights,
+Normal-Wishart component parameters, as in ``BayesianGaussianMixture``) and MAP EM
+(Dirichlet weights, Normal-inverse-Wishart means and covariances, as in mclust's
+``priorControl``).  Matrices are held in the covariance type's canonical form.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._validation import check_array_init, check_option, check_scalar
+
+WEIGHT_PRIOR_TYPES = ("dirichlet_process", "dirichlet_distribution")
+PRIOR_PARAMETERS = (
+    "weight_concentration_prior",
+    "mean_precision_prior",
+    "mean_prior",
+    "degrees_of_freedom_prior",
+    "covariance_prior",
+)
+
+
+@dataclass
+class Priors:
+    """Resolved prior parameters.
+
+    Attributes
+    ----------
+    weight_type : str
+        'dirichlet_process' (stick-breaking, Beta(1, gamma) sticks) or
+        'dirichlet_distribution' (symmetric Dirichlet).
+    weight_concentration : float
+        gamma (process) or alpha (distribution).
+    mean_precision : float
+        beta_0: the prior precision of a mean is beta_0 times the component precision.
+    mean : ndarray of shape (n_features,)
+        m_0.
+    degrees_of_freedom : float
+        nu_0 of the Wishart on precisions (equivalently inverse-Wishart on covariances).
+    covariance : ndarray
+        W_0^{-1}, the inverse-Wishart scale, canonical ``(1, d, d)`` or ``(1, d)``.
+    weights_given : bool
+        Whether the user set ``weight_concentration_prior`` (MAP EM uses the weight
+        prior only then).
+    """
+
+    weight_type: str
+    weight_concentration: float
+    mean_precision: float
+    mean: np.ndarray
+    degrees_of_freedom: float
+    covariance: np.ndarray
+    weights_given: bool
+
+
+def any_prior_set(estimator):
+    """True when the user set any prior parameter (turns EM into MAP EM)."""
+    return any(getattr(estimator, name) is not None for name in PRIOR_PARAMETERS)
+
+
+def _weighted_moments(X, sample_weight):
+    """Mean and unbiased (frequency-weighted) covariance of the data, in float64."""
+    X = np.asarray(X, dtype=np.float64)
+    w = np.ones(X.shape[0]) if sample_weight is None else sample_weight
+    total = w.sum()
+    mean = w @ X / total
+    centred = X - mean
+    cov = (centred * w[:, np.newaxis]).T @ centred / max(total - 1.0, 1.0)
+    return mean, np.atleast_2d(cov)
+
+
+def resolve_priors(estimator, X, sample_weight, covariance):
+    """Validate the prior parameters of ``estimator`` and fill scikit-learn's defaults.
+
+    Defaults: weight concentration 1 / n_components, mean precision 1, mean the data
+    mean, degrees of freedom n_features, covariance the data covariance (its diagonal
+    for 'diag', the average variance for 'spherical').  With ``sample_weight`` the data
+    moments are weighted (integer weights act as repeated rows).
+    """
+    n_features = X.shape[1]
+    k = estimator.n_components
+    weight_type = check_option(
+        estimator.weight_concentration_prior_type, "weight_concentration_prior_type",
+        WEIGHT_PRIOR_TYPES,
+    )
+    gamma = estimator.weight_concentration_prior
+    gamma = 1.0 / k if gamma is None else check_scalar(
+        gamma, "weight_concentration_prior", "real", low=0.0, low_inclusive=False)
+    beta = estimator.mean_precision_prior
+    beta = 1.0 if beta is None else check_scalar(
+        beta, "mean_precision_prior", "real", low=0.0, low_inclusive=False)
+    nu = estimator.degrees_of_freedom_prior
+    if nu is None:
+        nu = float(n_features)
+    else:
+        check_scalar(nu, "degrees_of_freedom_prior", "real")
+        if not nu > n_features - 1.0:
+            raise ValueError(
+                f"degrees_of_freedom_prior must be greater than n_features - 1 = "
+                f"{n_features - 1}, got {nu}"
+            )
+    data_mean, data_cov = None, None
+    if estimator.mean_prior is None or estimator.covariance_prior is None:
+        data_mean, data_cov = _weighted_moments(X, sample_weight)
+    if estimator.mean_prior is None:
+        mean = data_mean
+    else:
+        mean = check_array_init(estimator.mean_prior, "mean_prior", (n_features,))
+    if estimator.covariance_prior is None:
+        scale = _default_scale(covariance, data_cov)
+    else:
+        scale = _check_scale(covariance, estimator.covariance_prior, n_features)
+    return Priors(weight_type, float(gamma), float(beta), mean, float(nu), scale,
+                  estimator.weight_concentration_prior is not None)
+
+
+def _default_scale(covariance, data_cov):
+    if not covariance.diagonal:
+        return data_cov[np.newaxis]
+    return covariance.project(np.diag(data_cov)[np.newaxis])
+
+
+def _check_scale(covariance, value, n_features):
+    """covariance_prior in the public shape of its covariance type, as canonical."""
+    name = f"covariance_prior ({covariance.name})"
+    if not covariance.diagonal:
+        scale = check_array_init(value, name, (n_features, n_features))
+        if not np.allclose(scale, scale.T, rtol=1e-8, atol=1e-12 * np.abs(scale).max()):
+            raise ValueError(f"{name} must be symmetric")
+        if np.linalg.eigvalsh(scale).min() <= 0:
+            raise ValueError(f"{name} must be positive definite")
+        return scale[np.newaxis]
+    if covariance.isotropic:
+        check_scalar(value, name, "real", low=0.0, low_inclusive=False)
+        return np.full((1, n_features), float(value))
+    scale = check_array_init(value, name, (n_features,))
+    if np.any(~(scale > 0)):
+        raise ValueError(f"{name} must be positive")
+    return scale[np.newaxis]
+
+
+def public_scale(covariance, scale):
+    """covariance_prior_ as scikit-learn shows it (matrix, vector or scalar)."""
+    if not covariance.diagonal:
+        return scale[0]
+    return float(scale[0, 0]) if covariance.isotropic else scale[0]
