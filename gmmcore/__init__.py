@@ -2,15 +2,47 @@
 
 A small, typed boundary: two functions over C-contiguous float32/float64 arrays
 (see :mod:`gmmcore._estep` for the exact contract) and the OpenMP thread query.
-It knows nothing of estimators.
+It knows nothing of estimators.  The wrappers here check ``X`` before dispatching
+to the compiled float32/float64 specialisation, so a wrong array is a ValueError
+naming it; every other shape check happens in the compiled module before its
+``nogil`` code runs.
 """
 
-from ._estep import (
-    CHUNK_SIZE,
-    OPENMP_ENABLED,
-    accumulate_stats,
-    log_prob,
-    openmp_max_threads,
-)
+import numpy as np
+
+from . import _estep
+from ._estep import CHUNK_SIZE, OPENMP_ENABLED, openmp_max_threads
 
 __all__ = ["CHUNK_SIZE", "OPENMP_ENABLED", "accumulate_stats", "log_prob", "openmp_max_threads"]
+
+
+def _check_X(X):
+    if not isinstance(X, np.ndarray):
+        raise ValueError(f"X must be a numpy array, got {type(X).__name__}")
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D (n_samples, n_features), got {X.ndim}-D")
+    if X.dtype not in (np.float32, np.float64):
+        raise ValueError(f"X must be float32 or float64, got {X.dtype}")
+    if not X.flags.c_contiguous:
+        raise ValueError("X must be C-contiguous")
+
+
+def accumulate_stats(X, sample_weight, means, anchors, offsets, factors, log_norm,
+                     diagonal, nk, s1, s2, n_threads=1):
+    """One pass: log-likelihood, N_k, S1_k, S2_k centred at ``means``.
+
+    See :func:`gmmcore._estep.accumulate_stats`; every array but the float64 ones
+    must have ``X``'s dtype.
+    """
+    _check_X(X)
+    return _estep.accumulate_stats(X, sample_weight, means, anchors, offsets, factors,
+                                   log_norm, diagonal, nk, s1, s2, n_threads)
+
+
+def log_prob(X, anchors, offsets, factors, log_norm, diagonal, out, n_threads=1):
+    """Fill ``out[n, k] = log_norm[k] - 0.5 * ||(x_n - m_k) @ U_k||^2``.
+
+    See :func:`gmmcore._estep.log_prob`.
+    """
+    _check_X(X)
+    return _estep.log_prob(X, anchors, offsets, factors, log_norm, diagonal, out, n_threads)

@@ -161,6 +161,13 @@ cdef double _chunk_responsibilities(
     cdef double *row
     for i in range(c):
         row = log_prob + i * k
+        w = 1.0 if weight == NULL else weight[i]
+        if w == 0.0:
+            # A zero-weight row contributes nothing, even where its densities
+            # underflow to -inf (exp(-inf - -inf) would be NaN).
+            for j in range(k):
+                row[j] = 0.0
+            continue
         top = row[0]
         for j in range(1, k):
             if row[j] > top:
@@ -170,7 +177,6 @@ cdef double _chunk_responsibilities(
             row[j] = exp(row[j] - top)
             total = total + row[j]
         lse = top + log(total)
-        w = 1.0 if weight == NULL else weight[i]
         ll = ll + w * lse
         w = w / total
         for j in range(k):
@@ -278,8 +284,14 @@ def _check_layout(X, anchors, offsets, factors, log_norm, bint diagonal):
     return n, d, k, kp
 
 
+# Chunks a thread must have before a second thread is worth waking: on small data the
+# fork/join of a parallel region costs more than the pass (and much more on a busy
+# machine).
+_MIN_CHUNKS_PER_THREAD = 8
+
+
 def _n_threads(n_threads, n_chunks):
-    return int(max(1, min(int(n_threads), n_chunks)))
+    return int(max(1, min(int(n_threads), n_chunks // _MIN_CHUNKS_PER_THREAD)))
 
 
 def _feature_major(anchors, offsets, factors, bint diagonal):

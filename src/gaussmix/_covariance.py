@@ -239,7 +239,7 @@ class _Diagonal:
         return ((diff * prec_chol) ** 2).sum(axis=1)
 
     def precision_cholesky(self, variances):
-        if np.any(variances <= 0.0):
+        if not np.all(variances > 0.0):  # also catches NaN
             raise ValueError(_ILL_DEFINED)
         return 1.0 / np.sqrt(variances)
 

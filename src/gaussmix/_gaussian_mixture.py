@@ -499,7 +499,10 @@ degrees_of_freedom_prior_, covariance_prior_
         """
         log_density = self.score_samples(X)
         w = check_sample_weight(sample_weight, log_density.shape[0])
-        return float(np.average(log_density, weights=w))
+        if w is None:
+            return float(log_density.mean())
+        keep = w > 0  # a zero-weight sample counts for nothing, even at density 0
+        return float(np.average(log_density[keep], weights=w[keep]))
 
     def predict(self, X):
         """Most probable component of each sample.

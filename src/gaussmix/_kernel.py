@@ -65,6 +65,12 @@ def accumulate_stats(X, sample_weight, inputs, stats_shape, n_threads):
         X, sample_weight, inputs.means, inputs.anchors, inputs.offsets, inputs.factors,
         inputs.log_norm, inputs.diagonal, nk, s1, s2, n_threads,
     )
+    if not np.isfinite(log_likelihood):
+        raise ValueError(
+            "The log-likelihood of X is not finite: squared distances overflow the "
+            f"floating-point range of {X.dtype} (the data's scale is too large or the "
+            "covariances too small). Rescale X (e.g. StandardScaler) or increase reg_covar."
+        )
     return log_likelihood, nk, s1, s2
 
 

@@ -5,6 +5,17 @@ import numbers
 import numpy as np
 
 
+def _real_array(value, name):
+    """``value`` as a float64 array; complex or non-numeric input is a TypeError."""
+    raw = np.asarray(value)
+    if raw.dtype.kind == "c":
+        raise TypeError(f"{name} must be real, got complex values")
+    try:
+        return raw.astype(np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be numeric: {exc}") from None
+
+
 def check_sample_weight(sample_weight, n_samples):
     """Return ``sample_weight`` as a C-contiguous float64 array of length n, or None.
 
@@ -12,12 +23,7 @@ def check_sample_weight(sample_weight, n_samples):
     """
     if sample_weight is None:
         return None
-    if np.iscomplexobj(sample_weight):
-        raise TypeError("sample_weight must be real, got complex values")
-    try:
-        w = np.asarray(sample_weight, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"sample_weight must be numeric: {exc}") from None
+    w = _real_array(sample_weight, "sample_weight")
     if w.ndim == 0:
         w = np.full(n_samples, float(w))
     if w.ndim != 1:
@@ -64,12 +70,7 @@ def check_option(value, name, options):
 
 def check_array_init(value, name, shape):
     """A user-provided initial array: finite, real, of the expected shape; as float64."""
-    if np.iscomplexobj(value):
-        raise TypeError(f"{name} must be real, got complex values")
-    try:
-        arr = np.array(value, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be numeric: {exc}") from None
+    arr = _real_array(value, name).copy()
     if arr.shape != tuple(shape):
         raise ValueError(f"{name} must have shape {tuple(shape)}, got {arr.shape}")
     if not np.all(np.isfinite(arr)):
