@@ -21,7 +21,8 @@
 #
 # Outputs: the repaired wheel and the sdist in $GAUSSMIX_WHEELHOUSE (default: wheelhouse/).
 # GAUSSMIX_PYTHON picks the interpreter (else the same search as .ci/run);
-# GAUSSMIX_KEEP_WORK=1 keeps the scratch directory.
+# GAUSSMIX_KEEP_WORK=1 keeps the scratch directory; pytest's own PYTEST_ADDOPTS passes
+# extra pytest arguments (e.g. -x, or -k to deselect).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
