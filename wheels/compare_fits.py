@@ -17,10 +17,11 @@ COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 
 def _data():
     rng = np.random.default_rng(12345)
-    # 3 well-separated blobs in 3-d, 2400 rows: several 256-row chunks per thread.
+    # 3 blobs in 3-d, 9000 rows: 35 chunks of 256 rows, enough that the kernels split
+    # the pass over two threads (they keep small data on one thread).
     centers = np.array([[-6.0, 0.0, 2.0], [0.0, 5.0, -1.0], [7.0, -3.0, 0.5]])
     scales = np.array([1.0, 0.6, 1.5])
-    X = np.vstack([rng.normal(c, s, size=(800, 3)) for c, s in zip(centers, scales)])
+    X = np.vstack([rng.normal(c, s, size=(3000, 3)) for c, s in zip(centers, scales)])
     weights = rng.integers(1, 4, size=X.shape[0]).astype(float)
     return X, weights
 
