@@ -685,3 +685,75 @@ degrees_of_freedom_prior_, covariance_prior_
         elif self.verbose >= 2:
             elapsed = perf_counter() - self._init_prev_time
             print(f"Initialization {msg}. time lapse {elapsed:.5f}s\t lower bound {lower_bound:.5f}.")
+
+    # ----------------------------------------------------------- diagnostics
+    def to_arviz(self, X=None, *, sample_weight=None, n_draws=200, max_obs=2000,
+                 random_state=None):
+        """The fit as an ArviZ :class:`xarray.DataTree`, every restart a chain.
+
+        Groups: ``optimization_trace`` (objective per iteration, convergence);
+        ``posterior`` (variational: aligned draws of weights, means, precisions) or
+        ``point_estimates`` (EM: each restart's aligned estimate); with X also
+        ``observed_data``, ``log_likelihood`` and, for variational fits,
+        ``sample_stats`` (log_p, log_q for the approximate-posterior LOO).  See
+        :mod:`gaussmix._arviz` for the layout.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), default=None
+            The training data; without it the data groups are omitted.
+        sample_weight : array-like of shape (n_samples,), default=None
+            The weights given to ``fit``, if any.
+        n_draws : int, default=200
+            Draws per restart from the variational posterior.
+        max_obs : int, default=2000
+            Rows of X kept for the pointwise log-likelihood (seeded subsample).
+        random_state : int, Generator, RandomState or None, default=None
+            Seed of the draws and of the subsample.
+
+        Returns
+        -------
+        xarray.DataTree
+        """
+        from ._arviz import to_datatree
+
+        return to_datatree(self, X, sample_weight=sample_weight, n_draws=n_draws,
+                           max_obs=max_obs, random_state=random_state)
+
+    def diagnose(self, X=None, **kwargs):
+        """Plain-language convergence report (see :func:`gaussmix.diagnostics.diagnose`).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), default=None
+            The training data; enables the PSIS-LOO check of variational fits.
+        **kwargs
+            ``sample_weight``, ``n_draws``, ``max_obs``, ``random_state``,
+            ``spread_tol``, ``decrease_rtol``.
+
+        Returns
+        -------
+        gaussmix.diagnostics.DiagnosticReport
+        """
+        from ._diagnose import diagnose
+
+        return diagnose(self, X, **kwargs)
+
+    def plot_diagnostics(self, path, **kwargs):
+        """Write objective traces and weights per restart to a PNG (needs matplotlib).
+
+        See :func:`gaussmix.diagnostics.plot_diagnostics`.
+
+        Parameters
+        ----------
+        path : str or path-like
+        **kwargs
+            ``n_draws``, ``random_state``.
+
+        Returns
+        -------
+        pathlib.Path
+        """
+        from ._plotting import plot_diagnostics
+
+        return plot_diagnostics(self, path, **kwargs)
