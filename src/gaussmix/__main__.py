@@ -1,7 +1,8 @@
 """Command line: ``python -m gaussmix demo``.
 
-Fits a Gaussian mixture to the bundled Old Faithful data and prints the fitted model
-and how the fit converged.
+Fits a Gaussian mixture to the bundled Old Faithful data and prints the fitted model,
+how the fit converged and its diagnostics report; ``--plot PATH`` also writes the
+diagnostic plots (objective per restart, weights) to a PNG when matplotlib is installed.
 """
 
 import argparse
@@ -13,8 +14,12 @@ from . import GaussianMixture, __version__
 from .datasets import load_faithful
 
 
-def demo(n_components=3, covariance_type="full", n_init=10, seed=0, out=sys.stdout):
-    """Fit Old Faithful and print the model, its convergence and a BIC comparison."""
+def demo(n_components=3, covariance_type="full", n_init=10, seed=0, out=sys.stdout, plot=None):
+    """Fit Old Faithful; print the model, its convergence, diagnostics and a BIC comparison.
+
+    ``plot``: path of a PNG for :meth:`GaussianMixture.plot_diagnostics` (skipped, with a
+    message, when matplotlib is missing).
+    """
     X, names = load_faithful()
     print(f"gaussmix {__version__}: Old Faithful, {X.shape[0]} eruptions x "
           f"{X.shape[1]} features ({', '.join(names)})", file=out)
@@ -40,6 +45,15 @@ def demo(n_components=3, covariance_type="full", n_init=10, seed=0, out=sys.stdo
           f"(largest decrease {max(0.0, -steps.min()) if steps.size else 0.0:.2e})", file=out)
     shown = trace[:: max(1, len(trace) // 8)]
     print("  trace: " + "  ".join(f"{v:.5f}" for v in shown), file=out)
+    print(f"\ndiagnostics over the n_init={n_init} restarts", file=out)
+    print(gm.diagnose(X), file=out)
+    if plot is not None:
+        try:
+            path = gm.plot_diagnostics(plot)
+        except ImportError as exc:
+            print(f"\nno plot: {exc}", file=out)
+        else:
+            print(f"\ndiagnostic plots written to {path}", file=out)
     print("\nmodel selection (BIC, lower is better)", file=out)
     for k in range(1, 6):
         bic = GaussianMixture(k, covariance_type=covariance_type, n_init=n_init,
@@ -65,9 +79,11 @@ def main(argv=None):
                    choices=["full", "tied", "diag", "spherical"])
     p.add_argument("--n-init", type=int, default=10)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--plot", metavar="PATH", default=None,
+                   help="also write the diagnostic plots to this PNG (needs matplotlib)")
     args = parser.parse_args(argv)
     if args.command == "demo":
-        demo(args.n_components, args.covariance_type, args.n_init, args.seed)
+        demo(args.n_components, args.covariance_type, args.n_init, args.seed, plot=args.plot)
     return 0
 
 
