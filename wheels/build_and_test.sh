@@ -42,7 +42,14 @@ if [ "${GAUSSMIX_KEEP_WORK:-0}" = 1 ]; then
 fi
 SDIST_JOB=
 cleanup() {
-    if [ -n "$SDIST_JOB" ]; then kill "$SDIST_JOB" 2>/dev/null || true; wait "$SDIST_JOB" 2>/dev/null || true; fi
+    local rc=$?
+    if [ -n "$SDIST_JOB" ]; then  # the background sdist install: its whole process group
+        kill -- "-$SDIST_JOB" 2>/dev/null || true
+        wait "$SDIST_JOB" 2>/dev/null || true
+    fi
+    if [ "$rc" != 0 ] && [ -n "${STEP_NAME:-}" ]; then
+        echo "wheels: FAILED in step '$STEP_NAME' after $((SECONDS - START))s" >&2
+    fi
     if [ "${GAUSSMIX_KEEP_WORK:-0}" != 1 ]; then rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
@@ -66,7 +73,7 @@ print_timings() {
 run_logged() {  # run_logged LOG CMD...: quiet unless it fails
     local log=$1
     shift
-    if ! "$@" >"$log" 2>&1; then
+    if ! "$@" >>"$log" 2>&1; then
         echo "wheels: FAILED: $*" >&2
         tail -n 60 "$log" >&2
         exit 1
@@ -110,11 +117,10 @@ fi
 
 # Step 5 starts now, in the background: pip builds the sdist from source (serially:
 # GAUSSMIX_NO_OPENMP=1) while the wheel is built and tested below.
+# setsid: its own process group, so a failure below can stop it and its children.
 SPY=$WORK/sdist-venv/bin/python
-(
-    fresh_venv "$WORK/sdist-venv"
-    GAUSSMIX_NO_OPENMP=1 "$SPY" -m pip install "$SDIST"
-) >"$WORK/sdist-install.log" 2>&1 &
+GAUSSMIX_NO_OPENMP=1 setsid -w bash -c '"$1" -m venv "$2" && "$2/bin/python" -m pip install "$3"' \
+    _ "$PY" "$WORK/sdist-venv" "$SDIST" >"$WORK/sdist-install.log" 2>&1 &
 SDIST_JOB=$!
 SDIST_JOB_START=$SECONDS
 
