@@ -10,7 +10,15 @@ naming it; every other shape check happens in the compiled module before its
 
 import numpy as np
 
-from . import _estep
+try:
+    from . import _estep
+except ImportError as exc:  # the source tree shadows the installed package
+    raise ImportError(
+        f"gmmcore's compiled module is missing from {__path__[0]}. This usually means the "
+        "gaussmix source checkout is on sys.path (e.g. 'python -m' run from its root) and "
+        "shadows the installed package: run from another directory, use the 'gaussmix' "
+        "console script, or build in place with 'python setup.py build_ext --inplace'."
+    ) from exc
 from ._estep import CHUNK_SIZE, OPENMP_ENABLED, openmp_max_threads
 
 __all__ = ["CHUNK_SIZE", "OPENMP_ENABLED", "accumulate_stats", "log_prob", "openmp_max_threads"]
