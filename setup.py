@@ -3,7 +3,8 @@
 The kernels call BLAS through ``scipy.linalg.cython_blas`` (function pointers into
 SciPy's own BLAS), so no BLAS is linked here.  OpenMP is used when the compiler
 supports it; without it the kernels compile to the same serial code.  Set
-``GAUSSMIX_NO_OPENMP=1`` to force a serial build.
+``GAUSSMIX_NO_OPENMP=1`` to force a serial build.  On macOS the build is serial unless
+``GAUSSMIX_OPENMP=1`` (see ``_openmp_flags``).
 """
 
 import os
@@ -47,7 +48,11 @@ def _openmp_flags(compiler):
     if ctype == "msvc":
         candidates = [(["/openmp"], [])]
     elif sys.platform == "darwin":
-        # Apple clang needs libomp (Homebrew / cibuildwheel installs it).
+        # Serial by default: scikit-learn's macOS wheels bundle their own libomp, and two
+        # LLVM OpenMP runtimes in one process abort ("OMP: Error #15").  GAUSSMIX_OPENMP=1
+        # opts in (Apple clang then needs libomp, e.g. Homebrew's, on its search paths).
+        if not os.environ.get("GAUSSMIX_OPENMP"):
+            return [], []
         candidates = [(["-Xpreprocessor", "-fopenmp"], ["-lomp"]), (["-fopenmp"], ["-fopenmp"])]
     else:
         candidates = [(["-fopenmp"], ["-fopenmp"])]
