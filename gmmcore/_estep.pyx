@@ -50,6 +50,7 @@ cdef enum:
     _CHUNK = 256
 
 CHUNK_SIZE = _CHUNK
+cdef double _EXP_NEGLIGIBLE = -700.0
 OPENMP_ENABLED = bool(GMMCORE_OPENMP)
 
 
@@ -174,7 +175,14 @@ cdef double _chunk_responsibilities(
                 top = row[j]
         total = 0.0
         for j in range(k):
-            row[j] = exp(row[j] - top)
+            # Below -700, exp() is < 1e-304 next to the row's maximum term (1): it cannot
+            # change ``total`` and rounds to nothing in the statistics, but glibc's exp
+            # takes a slow path for the (sub)underflowing arguments that dominate
+            # well-separated data.
+            if row[j] - top < _EXP_NEGLIGIBLE:
+                row[j] = 0.0
+            else:
+                row[j] = exp(row[j] - top)
             total = total + row[j]
         lse = top + log(total)
         ll = ll + w * lse
@@ -199,22 +207,30 @@ cdef void _chunk_stats_triangular(
     double *s2,                 # INOUT (k or 1, d*d), lower triangles
 ) noexcept nogil:
     # dev = sqrt(r_j) * (X - m_j);  S2_j += dev^T dev (syrk);  S1_j += r_j^T (X - m_j)
-    cdef Py_ssize_t j, i, f, q
+    # Rows with r_ij == 0 add exactly nothing, so they are left out of dev: with
+    # well-separated components the syrk runs on ~c/k rows instead of c.
+    cdef Py_ssize_t j, i, f, q, rows
     cdef double r, r_sum, diff
     cdef double *target
     cdef floating sr
     for j in range(k):
         r_sum = 0.0
+        rows = 0
         for i in range(c):
             r = resp[i * k + j]
+            if r == 0.0:
+                continue
             r_sum = r_sum + r
             sr = <floating> sqrt(r)
             for f in range(d):
                 diff = <double> (X[i * d + f] - means[j * d + f])
                 s1[j * d + f] += r * diff
-                dev[i * d + f] = sr * <floating> diff
+                dev[rows * d + f] = sr * <floating> diff
+            rows = rows + 1
         nk[j] += r_sum
-        syrk_gram(<int> c, <int> d, dev, gram)
+        if rows == 0:
+            continue
+        syrk_gram(<int> rows, <int> d, dev, gram)
         target = s2 + (0 if pooled else j * d * d)
         for q in range(d * d):
             target[q] += gram[q]
@@ -403,6 +419,7 @@ def accumulate_stats(
     else:
         np.asarray(s1)[...] = acc_s1_arr.sum(axis=0).reshape(k, d)
         np.asarray(s2)[...] = acc_s2_arr.sum(axis=0).reshape(s2.shape[0], s2_width)
+
     return float(acc_ll_arr.sum())
 
 
