@@ -1,9 +1,13 @@
 """Initial responsibilities and the parameters they imply.
 
-The four ``init_params`` schemes of scikit-learn, drawn from the same random stream
-(so a seed gives the same start as scikit-learn when no sample weights are given),
+The four ``init_params`` schemes of scikit-learn, drawn from the same random stream,
 with sample weights honoured: weighted k-means, weighted k-means++ seeding, and
-weight-proportional picks for ``random_from_data``.
+weight-proportional picks for ``random_from_data``.  Without sample weights a seed
+gives scikit-learn's start for 'kmeans' and 'random'; for 'k-means++' and
+'random_from_data' the same seed points are drawn, but scikit-learn then leaves its
+initial weights summing to k/n (and pools X^T X over all rows for 'tied'), which is
+not reproduced here: the weights are normalised and the covariances are those of the
+seed points.
 """
 
 import numpy as np
