@@ -56,11 +56,15 @@ class EMUpdates:
         self.priors = priors
 
     # ------------------------------------------------------------ M-step
+    def _counts_and_means(self, centers, nk, s1):
+        """N_k (+ 10 eps) and the responsibility-weighted means xbar_k."""
+        nk = nk + 10.0 * self.eps
+        return nk, centers + s1 / nk[:, np.newaxis]
+
     def params_from_stats(self, centers, nk, s1, s2):
         """weights, means, covariances from statistics centred at ``centers``."""
         cov, prior = self.covariance, self.priors
-        nk = nk + 10.0 * self.eps
-        xbar = centers + s1 / nk[:, np.newaxis]
+        nk, xbar = self._counts_and_means(centers, nk, s1)
         if prior is None:
             weights = nk / nk.sum()
             means = xbar

@@ -419,7 +419,7 @@ degrees_of_freedom_prior_, covariance_prior_
         if "precisions" in inits:
             start.prec_chol = cov.precision_cholesky_from_precisions(inits["precisions"])
             start.covariances = cov.covariances_from_precisions(inits["precisions"])
-        if isinstance(updates, EMUpdates):
+        if not isinstance(updates, VariationalUpdates):
             return start
         em = EMUpdates(cov, updates.reg_covar, updates.eps)
         _, nk, s1, s2 = _kernel.accumulate_stats(

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import betaln, digamma, gammaln, multigammaln
 
-from ._em import LOG_2PI, MixtureParams, _as64
+from ._em import LOG_2PI, EMUpdates, MixtureParams, _as64
 from ._kernel import KernelInputs
 
 LOG_2 = np.log(2.0)
@@ -46,8 +46,11 @@ class VariationalParams(MixtureParams):
     degrees_of_freedom: np.ndarray = None      # (k,) nu_k, or (1,) when tied
 
 
-class VariationalUpdates:
+class VariationalUpdates(EMUpdates):
     """Coordinate-ascent variational updates for one covariance type and prior.
+
+    Shares EM's construction, M-step entry point and point attributes; everything that
+    differs (the posterior update, the expected kernel inputs, the ELBO) is overridden.
 
     Parameters
     ----------
@@ -62,17 +65,10 @@ class VariationalUpdates:
     attributes = ("weight_concentration_", "mean_precision_", "means_",
                   "degrees_of_freedom_", "covariances_", "precisions_cholesky_")
 
-    def __init__(self, covariance, reg_covar, eps, priors):
-        self.covariance = covariance
-        self.reg_covar = reg_covar
-        self.eps = eps
-        self.priors = priors
-
     # ------------------------------------------------------------ M-step
     def params_from_stats(self, centers, nk, s1, s2):
         cov, prior = self.covariance, self.priors
-        nk = nk + 10.0 * self.eps
-        xbar = centers + s1 / nk[:, np.newaxis]
+        nk, xbar = self._counts_and_means(centers, nk, s1)
         if prior.weight_type == "dirichlet_process":
             tail = np.hstack((np.cumsum(nk[::-1])[-2::-1], 0.0))
             concentration = np.vstack((1.0 + nk, prior.weight_concentration + tail))
@@ -93,9 +89,6 @@ class VariationalUpdates:
             expected_weights(concentration), means, covariances, prec_chol,
             weight_concentration=concentration, mean_precision=beta, degrees_of_freedom=dof,
         )
-
-    def m_step(self, params, nk, s1, s2):
-        return self.params_from_stats(params.means, nk, s1, s2)
 
     # ------------------------------------------------------------ E-step inputs
     def expected_log_weights(self, concentration):
@@ -188,11 +181,7 @@ class VariationalUpdates:
         else:
             concentration = concentration.astype(dtype)
         return {
-            "weights_": params.weights.astype(dtype),
-            "means_": params.means.astype(dtype),
-            "covariances_": cov.to_public(params.covariances).astype(dtype),
-            "precisions_cholesky_": cov.to_public(params.prec_chol).astype(dtype),
-            "precisions_": cov.to_public(cov.precisions(params.prec_chol)).astype(dtype),
+            **super().to_attributes(params, dtype),
             "weight_concentration_": concentration,
             "mean_precision_": params.mean_precision.astype(dtype),
             "degrees_of_freedom_": (dtype.type(dof[0]) if cov.shared else dof.astype(dtype)),
