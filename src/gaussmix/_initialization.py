@@ -14,6 +14,7 @@ import numpy as np
 from sklearn.cluster import KMeans, kmeans_plusplus
 
 INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
+_BLOCK_ROWS = 8192
 
 
 def initial_responsibilities(X, sample_weight, n_components, init_params, random_state):
@@ -58,12 +59,18 @@ def stats_from_responsibilities(X, sample_weight, resp, covariance):
     means = (rw.T @ X) / safe_nk[:, np.newaxis]
     k = resp.shape[1]
     s2 = np.zeros(covariance.stats_shape(k, n_features))
-    for j in range(k):
-        rows = np.flatnonzero(rw[:, j] > 0)
-        diff = X[rows].astype(np.float64) - means[j]
-        weighted = diff * rw[rows, j][:, np.newaxis]
-        if covariance.diagonal:
-            s2[j] = (weighted * diff).sum(axis=0)
-        else:
-            s2[covariance.factor_index(j)] += np.tril(weighted.T @ diff).ravel()
+    # Row blocks bound the temporaries (dense 'random' starts touch every row).
+    for start in range(0, X.shape[0], _BLOCK_ROWS):
+        X_block = X[start:start + _BLOCK_ROWS]
+        rw_block = rw[start:start + _BLOCK_ROWS]
+        for j in range(k):
+            rows = np.flatnonzero(rw_block[:, j] > 0)
+            if rows.size == 0:
+                continue
+            diff = X_block[rows].astype(np.float64) - means[j]
+            weighted = diff * rw_block[rows, j][:, np.newaxis]
+            if covariance.diagonal:
+                s2[j] += (weighted * diff).sum(axis=0)
+            else:
+                s2[covariance.factor_index(j)] += np.tril(weighted.T @ diff).ravel()
     return means, nk, np.zeros((k, n_features)), s2
