@@ -1,4 +1,8 @@
-"""Build the compiled core ``gmmcore`` (everything else lives in pyproject.toml).
+"""Build the compiled core ``gaussmix._gmmcore`` (everything else lives in pyproject.toml).
+
+The Cython sources live in the top-level ``gmmcore/`` folder, which is no importable
+package: the only compiled module is private to gaussmix, so nothing named ``gmmcore``
+is installed and nothing in a checkout can shadow the installed package.
 
 The kernels call BLAS through ``scipy.linalg.cython_blas`` (function pointers into
 SciPy's own BLAS), so no BLAS is linked here.  OpenMP is used when the compiler
@@ -9,6 +13,16 @@ supports it; without it the kernels compile to the same serial code.  Set
 
 import os
 import sys
+
+# Checked before anything else is imported, so that an old Python fails at once with
+# the reason rather than later on an unresolvable dependency.
+if sys.version_info < (3, 12):
+    sys.exit(
+        f"gaussmix needs Python 3.12 or newer (this is Python {sys.version.split()[0]}): "
+        "it depends on ArviZ 1.x, which requires Python >= 3.12. Use a newer Python, "
+        "e.g. 'make demo', which finds one."
+    )
+
 import tempfile
 from pathlib import Path
 
@@ -90,8 +104,8 @@ class BuildExt(build_ext):
 _write_config()
 extensions = [
     Extension(
-        "gmmcore._estep",
-        ["gmmcore/_estep.pyx"],
+        "gaussmix._gmmcore",
+        ["gmmcore/_gmmcore.pyx"],
         include_dirs=[np.get_include(), str(CORE)],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
     ),
@@ -100,6 +114,7 @@ extensions = [
 setup(
     ext_modules=cythonize(
         extensions,
+        include_path=[str(CORE)],
         compiler_directives={
             "language_level": 3,
             "boundscheck": False,

@@ -507,15 +507,15 @@ def _gmmcore_info():
     try:
         import hashlib
 
-        import gmmcore._estep as core
+        import gaussmix._gmmcore as core
 
         path = core.__file__
         with open(path, "rb") as fh:
             digest = hashlib.sha256(fh.read()).hexdigest()[:12]
         built = datetime.fromtimestamp(os.path.getmtime(path), timezone.utc)
-        return f"gmmcore: {path} (built {built:%Y-%m-%d %H:%M UTC}, sha256 {digest})"
+        return f"gaussmix._gmmcore: {path} (built {built:%Y-%m-%d %H:%M UTC}, sha256 {digest})"
     except Exception as exc:  # informative only
-        return f"gmmcore: ? ({exc})"
+        return f"gaussmix._gmmcore: ? ({exc})"
 
 
 def _cpu_model():

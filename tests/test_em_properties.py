@@ -14,7 +14,7 @@ from scipy import stats
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
-import gmmcore
+from gaussmix import _kernel
 from gaussmix import GaussianMixture
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
@@ -237,18 +237,18 @@ def test_empty_component_stays_finite(ref, covariance_type):
 
 
 # ------------------------------------------------------------------- threads
-@pytest.mark.skipif((os.cpu_count() or 1) < 2 or not gmmcore.OPENMP_ENABLED,
+@pytest.mark.skipif((os.cpu_count() or 1) < 2 or not _kernel.OPENMP_ENABLED,
                     reason="needs two cores and an OpenMP build")
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_one_and_two_threads_give_the_same_model(ref, covariance_type, dtype):
     # 1200 rows: several kernel chunks, so two threads really split the work
     X, _ = ref.make_blobs(n_samples=1200, n_features=4, n_components=3, seed=61, dtype=dtype)
-    assert X.shape[0] > 2 * gmmcore.CHUNK_SIZE
+    assert X.shape[0] > 2 * _kernel.CHUNK_SIZE
     models = []
     for n_threads in (1, 2):
         with threadpool_limits(n_threads, user_api="openmp"):
-            assert gmmcore.openmp_max_threads() == n_threads
+            assert _kernel.openmp_max_threads() == n_threads
             gm = _fit(X, n_components=3, covariance_type=covariance_type, random_state=0,
                       n_init=2, max_iter=20, tol=1e-6)
             models.append((gm, gm.score_samples(X), gm.predict_proba(X)))

@@ -1,6 +1,6 @@
 """gmmcore directly, against a plain NumPy implementation of its documented contract.
 
-From the docstring of gmmcore/_estep.pyx:
+From the docstring of gmmcore/_gmmcore.pyx:
 
     log_prob[n, k] = log_norm[k] - 0.5 * ||(x_n - a_p) @ U_p - offset_k||^2
     r_nk = w_n softmax_k(log_prob[n])
@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 from scipy.special import logsumexp
 
-import gmmcore
+from gaussmix import _kernel
 
-CHUNK = gmmcore.CHUNK_SIZE
+CHUNK = _kernel.CHUNK_SIZE
 N_SAMPLES = sorted({1, CHUNK - 1, CHUNK, CHUNK + 1, 1000})
 D, K = 3, 4
 # (name, kernel layout, rows of s2: "k" per component or "1" pooled)
@@ -112,7 +112,7 @@ def call_accumulate(p, s2_rows, n_threads=1, fill=np.nan):
     nk = np.full(k, fill)
     s1 = np.full((k, d), fill)
     s2 = np.full((s2_rows, width), fill)
-    ll = gmmcore.accumulate_stats(
+    ll = _kernel.accumulate_stats_raw(
         p["X"], p["sample_weight"], p["means"], p["anchors"], p["offsets"], p["factors"],
         p["log_norm"], p["diagonal"], nk, s1, s2, n_threads,
     )
@@ -121,7 +121,7 @@ def call_accumulate(p, s2_rows, n_threads=1, fill=np.nan):
 
 def call_log_prob(p, n_threads=1):
     out = np.full((p["X"].shape[0], p["log_norm"].shape[0]), np.nan)
-    result = gmmcore.log_prob(p["X"], p["anchors"], p["offsets"], p["factors"], p["log_norm"],
+    result = _kernel.log_prob_raw(p["X"], p["anchors"], p["offsets"], p["factors"], p["log_norm"],
                               p["diagonal"], out, n_threads)
     assert result is None
     return out
@@ -197,7 +197,7 @@ def test_empty_input_gives_zero_statistics():
     assert ll == 0.0
     assert not nk.any() and not s1.any() and not s2.any()
     out = np.empty((0, K))
-    gmmcore.log_prob(p["X"], p["anchors"], None, p["factors"], p["log_norm"], False, out)
+    _kernel.log_prob_raw(p["X"], p["anchors"], None, p["factors"], p["log_norm"], False, out)
 
 
 def test_read_only_inputs_are_accepted_and_not_modified():
@@ -226,9 +226,9 @@ def test_n_threads_is_clipped():
 
 
 def test_openmp_is_enabled_and_reports_threads():
-    assert isinstance(gmmcore.OPENMP_ENABLED, bool)
-    assert gmmcore.openmp_max_threads() >= 1
-    assert gmmcore.CHUNK_SIZE >= 1
+    assert isinstance(_kernel.OPENMP_ENABLED, bool)
+    assert _kernel.openmp_max_threads() >= 1
+    assert _kernel.CHUNK_SIZE >= 1
 
 
 # ------------------------------------------------------------- bad inputs
@@ -294,7 +294,7 @@ def test_accumulate_stats_rejects_bad_arrays(case):
     for name, make in BAD[case].items():
         args[name] = make(p)
     with pytest.raises(ValueError):
-        gmmcore.accumulate_stats(
+        _kernel.accumulate_stats_raw(
             args["X"], args["sample_weight"], args["means"], args["anchors"], args["offsets"],
             args["factors"], args["log_norm"], args["diagonal"], args["nk"], args["s1"],
             args["s2"], 1,
@@ -324,7 +324,7 @@ def test_log_prob_rejects_bad_arrays(case):
     for name, make in BAD_LOG_PROB[case].items():
         args[name] = make(p)
     with pytest.raises(ValueError):
-        gmmcore.log_prob(args["X"], args["anchors"], args["offsets"], args["factors"],
+        _kernel.log_prob_raw(args["X"], args["anchors"], args["offsets"], args["factors"],
                          args["log_norm"], args["diagonal"], args["out"], 1)
 
 

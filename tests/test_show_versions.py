@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import gaussmix
-import gmmcore
+from gaussmix import _kernel as gmmcore
 
 
 def _output():

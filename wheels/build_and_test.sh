@@ -13,14 +13,13 @@
 #     under 2 MB; a vendored libgomp is expected;
 #  4. install the wheel into a fresh venv with binary packages only (nothing is compiled,
 #     no Cython/setuptools involved) and run the test suite from a copy of tests/ in a
-#     scratch directory (python -P: the checkout's source-only gmmcore/ is never on
-#     sys.path), with OpenMP required;
+#     scratch directory (python -P: the cwd is never on sys.path), with OpenMP required;
 #  5. pip install the sdist into another fresh venv with GAUSSMIX_NO_OPENMP=1 (a serial
 #     build from source; started in the background as soon as the sdist exists, so it
 #     overlaps the wheel build) and check its fits match the OpenMP wheel's.
 #
 # Outputs: the repaired wheel and the sdist in $GAUSSMIX_WHEELHOUSE (default: wheelhouse/).
-# GAUSSMIX_PYTHON picks the interpreter (else the same search as .ci/run);
+# GAUSSMIX_PYTHON picks the interpreter (else tools/find_python.sh's search);
 # GAUSSMIX_KEEP_WORK=1 keeps the scratch directory; pytest's own PYTEST_ADDOPTS passes
 # extra pytest arguments (e.g. -x, or -k to deselect).
 set -euo pipefail
@@ -32,9 +31,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # (PIP_COMPILE=0 is pip's --no-compile; beware, PIP_NO_COMPILE=1 means the opposite.)
 export PIP_COMPILE=0
 unset PYTHONDONTWRITEBYTECODE
-# shellcheck source=../.ci/find_python.sh
-. "$ROOT/.ci/find_python.sh"
-PY=$(find_python) || { echo "wheels: no Python >= 3.12 found" >&2; exit 1; }
+PY=$("$ROOT/tools/find_python.sh") || { echo "wheels: no Python >= 3.12 found" >&2; exit 1; }
 OUT=${GAUSSMIX_WHEELHOUSE:-$ROOT/wheelhouse}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/gaussmix-wheels.XXXXXX")
 if [ "${GAUSSMIX_KEEP_WORK:-0}" = 1 ]; then
@@ -158,8 +155,8 @@ cp "$SRC/pyproject.toml" "$WORK/testrun/"  # pytest settings (importlib import m
 (
     cd "$WORK/testrun"
     export GAUSSMIX_EXPECT_OPENMP=1 OMP_NUM_THREADS=2
-    # -P: don't put the cwd on sys.path; gmmcore must come from site-packages
-    "$TPY" -P -c 'import gmmcore, sys; f = gmmcore.__file__; print("wheels: gmmcore from", f, "OpenMP", gmmcore.OPENMP_ENABLED); sys.exit("site-packages" not in f)'
+    # -P: don't put the cwd on sys.path; the core must come from site-packages
+    "$TPY" -P -c 'import gaussmix._gmmcore as core, sys; f = core.__file__; print("wheels: gaussmix._gmmcore from", f, "OpenMP", core.OPENMP_ENABLED); sys.exit("site-packages" not in f)'
     "$TPY" -P -m gaussmix demo >/dev/null
     "$TPY" -P -m pytest -p no:cacheprovider tests
     "$TPY" -P "$SRC/wheels/compare_fits.py" fit "$WORK/fits-openmp.npz"
@@ -176,7 +173,7 @@ SDIST_JOB=
 echo "wheels: pip install $(basename "$SDIST") finished $((SECONDS - SDIST_JOB_START))s after it started (in the background)"
 (
     cd "$WORK"
-    "$SPY" -P -c 'import gaussmix, gmmcore, sys; print("wheels: sdist install: gaussmix", gaussmix.__version__, "OpenMP", gmmcore.OPENMP_ENABLED); sys.exit(gmmcore.OPENMP_ENABLED)' \
+    "$SPY" -P -c 'import gaussmix, gaussmix._gmmcore as core, sys; print("wheels: sdist install: gaussmix", gaussmix.__version__, "OpenMP", core.OPENMP_ENABLED); sys.exit(core.OPENMP_ENABLED)' \
         || { echo "wheels: FAILED: GAUSSMIX_NO_OPENMP=1 build still uses OpenMP" >&2; exit 1; }
     "$SPY" -P "$SRC/wheels/compare_fits.py" fit "$WORK/fits-serial.npz"
     "$SPY" -P "$SRC/wheels/compare_fits.py" compare "$WORK/fits-openmp.npz" "$WORK/fits-serial.npz"

@@ -3,9 +3,10 @@
     python wheels/check_wheel.py dist/gaussmix-*.whl [--max-mb 2]
 
 Fails (exit 1) when the wheel ships Cython/C sources or generated C, bundles a BLAS or
-LAPACK library (gmmcore calls SciPy's BLAS through scipy.linalg.cython_blas, so a BLAS
+LAPACK library (gaussmix._gmmcore calls SciPy's BLAS through scipy.linalg.cython_blas, so a BLAS
 in the wheel would be dead weight, or worse, a second BLAS), lacks the compiled core or
-the package data, carries files outside the two packages, or is too large.  An OpenMP
+the package data, installs any top-level name but ``gaussmix`` (and its
+dist-info and vendored-library folder), or is too large.  An OpenMP
 runtime vendored by auditwheel/delocate/delvewheel (libgomp, libomp, vcomp) is fine.
 """
 
@@ -23,9 +24,9 @@ BLAS_NAME = re.compile(
     re.IGNORECASE,
 )
 OPENMP_NAME = re.compile(r"(libgomp|libomp|libiomp|vcomp)", re.IGNORECASE)
-EXTENSION = re.compile(r"^gmmcore/_estep\.[^/]*(\.so|\.pyd)$")
+EXTENSION = re.compile(r"^gaussmix/_gmmcore\.[^/]*(\.so|\.pyd)$")
 REQUIRED = ("gaussmix/__init__.py", "gaussmix/_show_versions.py", "gaussmix/data/faithful.csv",
-            "gmmcore/__init__.py")
+            "gaussmix/py.typed")
 
 
 def check(path, max_mb):
@@ -35,9 +36,9 @@ def check(path, max_mb):
     size_mb = os.path.getsize(path) / 2**20
 
     top_level = {name.split("/", 1)[0] for name in names}
-    # the two packages, their metadata, and the folder where auditwheel/delvewheel
-    # put vendored libraries (delocate uses gmmcore/.dylibs/ inside the package)
-    allowed_top = re.compile(r"^(gaussmix|gmmcore|gaussmix\.libs|gaussmix-[^/]+\.dist-info)$")
+    # the one package, its metadata, and the folder where auditwheel/delvewheel put
+    # vendored libraries (delocate uses gaussmix/.dylibs/ inside the package)
+    allowed_top = re.compile(r"^(gaussmix|gaussmix\.libs|gaussmix-[^/]+\.dist-info)$")
     for top in sorted(top_level):
         if not allowed_top.match(top):
             problems.append(f"unexpected top-level entry {top!r}")
@@ -52,7 +53,7 @@ def check(path, max_mb):
             notes.append(f"vendored OpenMP runtime (fine): {name}")
 
     if not any(EXTENSION.match(name) for name in names):
-        problems.append("compiled extension gmmcore/_estep.* missing")
+        problems.append("compiled extension gaussmix/_gmmcore.* missing")
     for required in REQUIRED:
         if required not in names:
             problems.append(f"missing {required}")

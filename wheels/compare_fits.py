@@ -28,7 +28,7 @@ def _data():
 
 def fit(out):
     import gaussmix
-    import gmmcore
+    from gaussmix import _kernel
 
     X, weights = _data()
     results = {}
@@ -46,8 +46,8 @@ def fit(out):
             results[f"{key}_labels"] = np.argsort(order)[gm.predict(X)]
     np.savez(out, **results)
     print(f"compare_fits: {len(COVARIANCE_TYPES) * 2} fits written to {out} "
-          f"(gaussmix {gaussmix.__version__}, OpenMP {gmmcore.OPENMP_ENABLED}, "
-          f"{gmmcore.openmp_max_threads()} thread(s))")
+          f"(gaussmix {gaussmix.__version__}, OpenMP {_kernel.OPENMP_ENABLED}, "
+          f"{_kernel.openmp_max_threads()} thread(s))")
 
 
 def compare(a_path, b_path, rtol=1e-7, atol=1e-9):

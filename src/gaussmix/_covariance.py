@@ -149,7 +149,7 @@ class _Triangular:
 
     # -- kernel layout ----------------------------------------------------------
     def kernel_layout(self, means, prec_chol, dtype):
-        """anchors, offsets, factors for gmmcore (see gmmcore._estep)."""
+        """anchors, offsets, factors for gmmcore (see gmmcore/_gmmcore.pyx)."""
         kp, d = prec_chol.shape[0], prec_chol.shape[-1]
         factors = np.ascontiguousarray(prec_chol.reshape(kp, d * d), dtype=dtype)
         if not self.shared or means.shape[0] == 1:

@@ -37,7 +37,7 @@ from libc.math cimport exp, log, sqrt
 
 import numpy as np
 
-from ._linalg cimport syrk_gram, trmm_right_upper
+from _gmmcore_linalg cimport syrk_gram, trmm_right_upper
 
 cdef extern from "_omp_compat.h":
     int omp_get_max_threads() noexcept nogil
