@@ -635,7 +635,6 @@ BAD_PRIORS = [
     ("degrees_of_freedom_prior", dict(degrees_of_freedom_prior=0.5)),
     ("degrees_of_freedom_prior", dict(degrees_of_freedom_prior=np.nan)),
     ("degrees_of_freedom_prior", dict(degrees_of_freedom_prior="3")),
-    ("mean_precision_prior", dict(mean_precision_prior=True)),
     ("mean_prior", dict(mean_prior=[0.0, 1.0, 2.0])),
     ("mean_prior", dict(mean_prior=[0.0])),
     ("mean_prior", dict(mean_prior=[0.0, np.nan])),

@@ -1,13 +1,34 @@
 """gaussmix: fast Gaussian mixture models with scikit-learn's API.
 
+:class:`GaussianMixture` fits maximum-likelihood or MAP EM (``method='em'``) and
+variational Bayes (``method='variational'``) on one compiled, multithreaded pass over
+the data per iteration; :class:`BayesianGaussianMixture` is scikit-learn's name for the
+variational model.  Diagnostics are ArviZ objects (:mod:`gaussmix.diagnostics`).
+
+Examples
+--------
+>>> import numpy as np
 >>> from gaussmix import GaussianMixture
+>>> X = np.r_[np.random.default_rng(0).normal(-5, 1, (50, 1)),
+...           np.random.default_rng(1).normal(5, 1, (50, 1))]
+>>> GaussianMixture(n_components=2, random_state=0).fit(X).weights_.round(2)
+array([0.5, 0.5])
 """
 
+from ._bayesian_mixture import BayesianGaussianMixture
 from ._gaussian_mixture import GaussianMixture
 from ._show_versions import show_versions
 from ._version import __version__
 from .datasets import load_faithful
 from .diagnostics import DiagnosticReport, compare_models, plot_diagnostics
 
-__all__ = ["GaussianMixture", "load_faithful", "show_versions", "__version__",
-           "DiagnosticReport", "compare_models", "plot_diagnostics"]
+__all__ = [
+    "BayesianGaussianMixture",
+    "DiagnosticReport",
+    "GaussianMixture",
+    "__version__",
+    "compare_models",
+    "load_faithful",
+    "plot_diagnostics",
+    "show_versions",
+]

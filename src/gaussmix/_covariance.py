@@ -164,12 +164,14 @@ class _Triangular:
 
     # -- validation -------------------------------------------------------------
     def check_precisions(self, precisions):
-        """Raise unless every precision matrix is symmetric positive definite."""
-        for p, prec in enumerate(precisions):
-            if not np.allclose(prec, prec.T, rtol=1e-8, atol=1e-12 * np.abs(prec).max()):
-                raise ValueError(f"precisions_init[{p}] ({self.name}) is not symmetric")
-            if np.linalg.eigvalsh(prec).min() <= 0:
-                raise ValueError(f"precisions_init[{p}] ({self.name}) is not positive definite")
+        """Raise unless every precision matrix is symmetric positive definite.
+
+        scikit-learn's test and message: symmetric to ``np.isclose``'s default
+        tolerance, eigenvalues > 0.
+        """
+        for prec in precisions:
+            if not (np.allclose(prec, prec.T) and np.linalg.eigvalsh(prec).min() > 0.0):
+                raise ValueError(f"'{self.name} precision' should be symmetric, positive-definite")
 
 
 class _Diagonal:
@@ -269,8 +271,9 @@ class _Diagonal:
                 np.ascontiguousarray(prec_chol, dtype=dtype))
 
     def check_precisions(self, precisions):
+        """Raise unless every precision is positive (scikit-learn's message)."""
         if np.any(~(precisions > 0)):
-            raise ValueError(f"precisions_init ({self.name}) must be positive")
+            raise ValueError(f"'{self.name} precision' should be positive")
 
 
 def _symmetrize_lower(a):

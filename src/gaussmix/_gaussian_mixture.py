@@ -2,28 +2,33 @@
 
 import warnings
 from dataclasses import dataclass
+from numbers import Integral, Real
 from time import perf_counter
 
 import numpy as np
 from scipy.special import gammaln, logsumexp
-from sklearn.base import BaseEstimator, DensityMixin
+from sklearn.base import BaseEstimator, DensityMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _kernel
-from ._covariance import COVARIANCE_TYPES, get_covariance
+from ._covariance import get_covariance
 from ._em import EMUpdates, MixtureParams
 from ._initialization import (
-    INIT_PARAMS,
     initial_responsibilities,
     stats_from_responsibilities,
 )
-from ._priors import PRIOR_PARAMETERS, any_prior_set, public_scale, resolve_priors
+from ._priors import (
+    PRIOR_PARAMETERS,
+    any_prior_set,
+    public_scale,
+    resolve_priors,
+)
 from ._variational import VariationalUpdates
 from ._validation import (
-    check_array_init,
-    check_option,
+    check_param_array,
     check_sample_weight,
     check_scalar,
     check_weights_init,
@@ -183,6 +188,36 @@ degrees_of_freedom_prior_, covariance_prior_
            [10.,  2.]])
     """
 
+    # scikit-learn's constraints for GaussianMixture and BayesianGaussianMixture (the
+    # same names, types, ranges and InvalidParameterError messages), plus ``method``.
+    _parameter_constraints: dict = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        # (The sets are written in scikit-learn's order, so that its messages, which
+        # list a set's options in iteration order, come out the same.)
+        "covariance_type": [StrOptions({"full", "tied", "diag", "spherical"})],
+        "method": [StrOptions(set(METHODS))],
+        "tol": [Interval(Real, 0.0, None, closed="left")],
+        "reg_covar": [Interval(Real, 0.0, None, closed="left")],
+        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "n_init": [Interval(Integral, 1, None, closed="left")],
+        "init_params": [StrOptions({"kmeans", "random", "random_from_data", "k-means++"})],
+        "weights_init": ["array-like", None],
+        "means_init": ["array-like", None],
+        "precisions_init": ["array-like", None],
+        "random_state": ["random_state"],
+        "warm_start": ["boolean"],
+        "verbose": ["verbose"],
+        "verbose_interval": [Interval(Integral, 1, None, closed="left")],
+        "weight_concentration_prior_type": [
+            StrOptions({"dirichlet_process", "dirichlet_distribution"})
+        ],
+        "weight_concentration_prior": [None, Interval(Real, 0.0, None, closed="neither")],
+        "mean_precision_prior": [None, Interval(Real, 0.0, None, closed="neither")],
+        "mean_prior": [None, "array-like"],
+        "degrees_of_freedom_prior": [None, Interval(Real, 0.0, None, closed="neither")],
+        "covariance_prior": [None, "array-like", Interval(Real, 0.0, None, closed="neither")],
+    }
+
     def __init__(
         self,
         n_components=1,
@@ -232,28 +267,20 @@ degrees_of_freedom_prior_, covariance_prior_
 
     # ------------------------------------------------------------------ checks
     def _check_parameters(self, n_features):
-        check_scalar(self.n_components, "n_components", "int", low=1)
-        check_option(self.covariance_type, "covariance_type", COVARIANCE_TYPES)
-        check_option(self.method, "method", METHODS)
-        check_scalar(self.tol, "tol", "real", low=0.0)
-        check_scalar(self.reg_covar, "reg_covar", "real", low=0.0)
-        check_scalar(self.max_iter, "max_iter", "int", low=0)
-        check_scalar(self.n_init, "n_init", "int", low=1)
-        check_option(self.init_params, "init_params", INIT_PARAMS)
-        if not isinstance(self.warm_start, (bool, np.bool_)):
-            raise TypeError(f"warm_start must be a bool, got {self.warm_start!r}")
-        check_scalar(self.verbose, "verbose", "int", low=0)
-        check_scalar(self.verbose_interval, "verbose_interval", "int", low=1)
+        """The data-dependent checks of the ``*_init`` arrays (scikit-learn's messages).
+
+        Types and ranges of every parameter were checked by ``_validate_params``.
+        """
         k, cov = self.n_components, get_covariance(self.covariance_type)
         inits = {}
         if self.weights_init is not None:
             inits["weights"] = check_weights_init(self.weights_init, k)
         if self.means_init is not None:
-            inits["means"] = check_array_init(self.means_init, "means_init", (k, n_features))
+            inits["means"] = check_param_array(self.means_init, (k, n_features), "means")
         if self.precisions_init is not None:
-            prec = check_array_init(
-                self.precisions_init, "precisions_init", cov.public_shape(k, n_features)
-            )
+            shape = cov.public_shape(k, n_features)
+            prec = check_param_array(self.precisions_init, shape, f"{cov.name} precision",
+                                     allow_nd=len(shape) > 2)
             prec = cov.from_public(prec, n_features)
             cov.check_precisions(prec)
             inits["precisions"] = prec
@@ -263,7 +290,6 @@ degrees_of_freedom_prior_, covariance_prior_
         X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
         X = np.ascontiguousarray(X)
         n_samples = X.shape[0]
-        check_scalar(self.n_components, "n_components", "int", low=1)
         if n_samples < self.n_components:
             raise ValueError(
                 f"Expected n_samples >= n_components but got n_components = "
@@ -278,6 +304,7 @@ degrees_of_freedom_prior_, covariance_prior_
         return X, w
 
     # ------------------------------------------------------------------ fitting
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, sample_weight=None):
         """Estimate the model parameters with the EM algorithm.
 
@@ -300,6 +327,7 @@ degrees_of_freedom_prior_, covariance_prior_
         self._fit(X, w)
         return self
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit_predict(self, X, y=None, sample_weight=None):
         """Fit the model and return the most probable component of each sample.
 
@@ -480,9 +508,10 @@ degrees_of_freedom_prior_, covariance_prior_
         Returns
         -------
         log_density : ndarray of shape (n_samples,)
+            In the dtype of ``X`` (float32 or float64; accumulated in float64).
         """
         X = self._validate_predict_data(X)
-        return logsumexp(self._weighted_log_prob(X), axis=1)
+        return logsumexp(self._weighted_log_prob(X), axis=1).astype(X.dtype, copy=False)
 
     def score(self, X, y=None, sample_weight=None):
         """Average log-likelihood of the samples (weighted by ``sample_weight``).
@@ -497,12 +526,15 @@ degrees_of_freedom_prior_, covariance_prior_
         -------
         log_likelihood : float
         """
-        log_density = self.score_samples(X)
+        X = self._validate_predict_data(X)
+        log_density = logsumexp(self._weighted_log_prob(X), axis=1)
         w = check_sample_weight(sample_weight, log_density.shape[0])
         if w is None:
-            return float(log_density.mean())
-        keep = w > 0  # a zero-weight sample counts for nothing, even at density 0
-        return float(np.average(log_density[keep], weights=w[keep]))
+            mean = log_density.mean()
+        else:
+            keep = w > 0  # a zero-weight sample counts for nothing, even at density 0
+            mean = np.average(log_density[keep], weights=w[keep])
+        return X.dtype.type(mean)
 
     def predict(self, X):
         """Most probable component of each sample.
@@ -531,7 +563,8 @@ degrees_of_freedom_prior_, covariance_prior_
         """
         X = self._validate_predict_data(X)
         log_prob = self._weighted_log_prob(X)
-        return np.exp(log_prob - logsumexp(log_prob, axis=1, keepdims=True))
+        resp = np.exp(log_prob - logsumexp(log_prob, axis=1, keepdims=True))
+        return resp.astype(X.dtype, copy=False)
 
     def sample(self, n_samples=1):
         """Draw samples from the fitted mixture.
@@ -547,7 +580,7 @@ degrees_of_freedom_prior_, covariance_prior_
             The component each sample was drawn from.
         """
         check_is_fitted(self)
-        check_scalar(n_samples, "n_samples", "int", low=1)
+        _check_n_samples(n_samples)
         params = self._updates.from_attributes(self)
         return self._draw(n_samples, params.weights, params.covariances)
 
@@ -610,7 +643,7 @@ degrees_of_freedom_prior_, covariance_prior_
         log_t = (gammaln(0.5 * (dof + d)) - gammaln(0.5 * dof) - 0.5 * d * np.log(dof)
                  - 0.5 * d * np.log(np.pi) + 0.5 * log_det_l
                  - 0.5 * (dof + d) * np.log1p(scale * quad / dof))
-        return logsumexp(log_t + np.log(params.weights), axis=1)
+        return logsumexp(log_t + np.log(params.weights), axis=1).astype(X.dtype, copy=False)
 
     def sample_predictive(self, n_samples=1):
         """Draw from the posterior predictive distribution (see
@@ -627,7 +660,7 @@ degrees_of_freedom_prior_, covariance_prior_
             The component each sample was drawn from.
         """
         self._check_variational("sample_predictive")
-        check_scalar(n_samples, "n_samples", "int", low=1)
+        _check_n_samples(n_samples)
         updates = self._updates
         params = updates.from_attributes(self)
         dof, scale = updates.student_t(params)
@@ -757,3 +790,13 @@ degrees_of_freedom_prior_, covariance_prior_
         from ._plotting import plot_diagnostics
 
         return plot_diagnostics(self, path, **kwargs)
+
+
+def _check_n_samples(n_samples):
+    """``n_samples`` of :meth:`GaussianMixture.sample`: scikit-learn's check and message."""
+    check_scalar(n_samples, "n_samples", "int")
+    if n_samples < 1:
+        raise ValueError(
+            f"Invalid value for 'n_samples': {n_samples} . The sampling requires at "
+            "least one sample."
+        )

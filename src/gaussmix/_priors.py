@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import check_array_init, check_option, check_scalar
+from ._validation import check_param_array
 
 WEIGHT_PRIOR_TYPES = ("dirichlet_process", "dirichlet_distribution")
 PRIOR_PARAMETERS = (
@@ -77,43 +77,54 @@ def resolve_priors(estimator, X, sample_weight, covariance):
     Defaults: weight concentration 1 / n_components, mean precision 1, mean the data
     mean, degrees of freedom n_features, covariance the data covariance (its diagonal
     for 'diag', the average variance for 'spherical').  With ``sample_weight`` the data
-    moments are weighted (integer weights act as repeated rows).
+    moments are weighted (integer weights act as repeated rows).  Types and ranges were
+    checked by the estimator's ``_parameter_constraints``; the data-dependent checks
+    here raise scikit-learn's messages.
     """
     n_features = X.shape[1]
     k = estimator.n_components
-    weight_type = check_option(
-        estimator.weight_concentration_prior_type, "weight_concentration_prior_type",
-        WEIGHT_PRIOR_TYPES,
-    )
+    weight_type = estimator.weight_concentration_prior_type
     gamma = estimator.weight_concentration_prior
-    gamma = 1.0 / k if gamma is None else check_scalar(
-        gamma, "weight_concentration_prior", "real", low=0.0, low_inclusive=False)
+    gamma = 1.0 / k if gamma is None else gamma
     beta = estimator.mean_precision_prior
-    beta = 1.0 if beta is None else check_scalar(
-        beta, "mean_precision_prior", "real", low=0.0, low_inclusive=False)
+    beta = 1.0 if beta is None else beta
     nu = estimator.degrees_of_freedom_prior
     if nu is None:
         nu = float(n_features)
-    else:
-        check_scalar(nu, "degrees_of_freedom_prior", "real")
-        if not nu > n_features - 1.0:
-            raise ValueError(
-                f"degrees_of_freedom_prior must be greater than n_features - 1 = "
-                f"{n_features - 1}, got {nu}"
-            )
+    elif not nu > n_features - 1.0:
+        raise ValueError(
+            "The parameter 'degrees_of_freedom_prior' should be greater than "
+            f"{n_features - 1}, but got {nu:.3f}."
+        )
     data_mean, data_cov = None, None
     if estimator.mean_prior is None or estimator.covariance_prior is None:
         data_mean, data_cov = _weighted_moments(X, sample_weight)
     if estimator.mean_prior is None:
         mean = data_mean
     else:
-        mean = check_array_init(estimator.mean_prior, "mean_prior", (n_features,))
+        mean = _named(check_param_array, "mean_prior", estimator.mean_prior, (n_features,),
+                      "means")
     if estimator.covariance_prior is None:
         scale = _default_scale(covariance, data_cov)
     else:
-        scale = _check_scale(covariance, estimator.covariance_prior, n_features)
+        scale = _named(_check_scale, "covariance_prior", covariance,
+                       estimator.covariance_prior, n_features)
     return Priors(weight_type, float(gamma), float(beta), mean, float(nu), scale,
                   estimator.weight_concentration_prior is not None)
+
+
+def _named(check, parameter, *args):
+    """Run ``check``; name ``parameter`` after scikit-learn's message if it fails.
+
+    scikit-learn checks ``mean_prior`` and ``covariance_prior`` with its checks of the
+    means and precisions, so its messages speak of 'means' or 'full precision'.  The
+    message is kept verbatim (code that matches it keeps working), and the parameter
+    at fault is named after it.
+    """
+    try:
+        return check(*args)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"{exc} (in {parameter})") from None
 
 
 def _default_scale(covariance, data_cov):
@@ -123,22 +134,21 @@ def _default_scale(covariance, data_cov):
 
 
 def _check_scale(covariance, value, n_features):
-    """covariance_prior in the public shape of its covariance type, as canonical."""
-    name = f"covariance_prior ({covariance.name})"
-    if not covariance.diagonal:
-        scale = check_array_init(value, name, (n_features, n_features))
-        if not np.allclose(scale, scale.T, rtol=1e-8, atol=1e-12 * np.abs(scale).max()):
-            raise ValueError(f"{name} must be symmetric")
-        if np.linalg.eigvalsh(scale).min() <= 0:
-            raise ValueError(f"{name} must be positive definite")
-        return scale[np.newaxis]
-    if covariance.isotropic:
-        check_scalar(value, name, "real", low=0.0, low_inclusive=False)
+    """covariance_prior in the public shape of its covariance type, as canonical.
+
+    The checks and messages are scikit-learn's (which reuse its precision checks).
+    """
+    if covariance.diagonal and covariance.isotropic:
+        if np.ndim(value) != 0:
+            raise ValueError(
+                f"covariance_prior must be a positive float for covariance_type="
+                f"'spherical', got an array of shape {np.shape(value)}"
+            )
         return np.full((1, n_features), float(value))
-    scale = check_array_init(value, name, (n_features,))
-    if np.any(~(scale > 0)):
-        raise ValueError(f"{name} must be positive")
-    return scale[np.newaxis]
+    shape = (n_features,) if covariance.diagonal else (n_features, n_features)
+    scale = check_param_array(value, shape, f"{covariance.name} covariance_prior")[np.newaxis]
+    covariance.check_precisions(scale)
+    return scale
 
 
 def public_scale(covariance, scale):

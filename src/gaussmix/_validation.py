@@ -3,6 +3,7 @@
 import numbers
 
 import numpy as np
+from sklearn.utils import check_array
 
 
 def _real_array(value, name):
@@ -68,22 +69,40 @@ def check_option(value, name, options):
     return value
 
 
-def check_array_init(value, name, shape):
-    """A user-provided initial array: finite, real, of the expected shape; as float64."""
-    arr = _real_array(value, name).copy()
-    if arr.shape != tuple(shape):
-        raise ValueError(f"{name} must have shape {tuple(shape)}, got {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contains NaN or infinity")
-    return arr
+def check_shape(param, shape, name):
+    """scikit-learn's shape check of a user-provided parameter array (same message)."""
+    if param.shape != tuple(shape):
+        raise ValueError(
+            f"The parameter '{name}' should have the shape of {tuple(shape)}, but got "
+            f"{param.shape}"
+        )
+
+
+def check_param_array(value, shape, name, allow_nd=False):
+    """A user-provided array parameter as scikit-learn checks it, returned in float64.
+
+    ``check_array`` rejects NaN, infinity and non-numeric input with scikit-learn's
+    messages; ``name`` is the one scikit-learn's shape message uses ('weights',
+    'means', 'full precision', ...).
+    """
+    arr = check_array(value, dtype=[np.float64, np.float32], ensure_2d=False,
+                      allow_nd=allow_nd)
+    check_shape(arr, shape, name)
+    return np.array(arr, dtype=np.float64)
 
 
 def check_weights_init(weights, n_components):
-    weights = check_array_init(weights, "weights_init", (n_components,))
-    if np.any(weights < 0) or np.any(weights > 1):
+    """``weights_init``: shape (n_components,), in [0, 1], summing to 1 (sklearn's checks)."""
+    weights = check_param_array(weights, (n_components,), "weights")
+    if np.any(weights < 0.0) or np.any(weights > 1.0):
+        # (scikit-learn's message names the minimum as "max value" and vice versa.)
         raise ValueError(
-            f"weights_init must lie in [0, 1], got min {weights.min():.5g}, max {weights.max():.5g}"
+            "The parameter 'weights' should be in the range [0, 1], but got max value "
+            f"{weights.min():.5f}, min value {weights.max():.5f}"
         )
-    if not np.isclose(weights.sum(), 1.0, rtol=0.0, atol=1e-6):
-        raise ValueError(f"weights_init must sum to 1, got sum(weights_init) = {weights.sum():.5f}")
+    if not np.isclose(abs(1.0 - weights.sum()), 0.0, rtol=0.0, atol=1e-8):
+        raise ValueError(
+            "The parameter 'weights' should be normalized, but got sum(weights) = "
+            f"{weights.sum():.5f}"
+        )
     return weights
