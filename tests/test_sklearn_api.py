@@ -1,5 +1,5 @@
-"""(f) GaussianMixture is a scikit-learn estimator: check_estimator, Pipeline, clone,
-GridSearchCV, pickling."""
+"""GaussianMixture is a scikit-learn estimator: check_estimator, Pipeline, clone,
+GridSearchCV, pickling, float32 outputs."""
 
 import pickle
 
@@ -11,21 +11,50 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from gaussmix import GaussianMixture
+from gaussmix import BayesianGaussianMixture, GaussianMixture
 
 
-def expected_failed_checks(estimator):
-    """Checks gaussmix is known to fail on purpose, with the reason.
+# k >= 2, so that the initialisation matters; EM, variational Bayes, MAP EM and the
+# BayesianGaussianMixture name, across covariance types.
+CHECKED = [
+    GaussianMixture(n_components=2),
+    GaussianMixture(n_components=2, covariance_type="tied"),
+    GaussianMixture(n_components=2, method="variational", covariance_type="diag"),
+    GaussianMixture(n_components=2, mean_precision_prior=1.0, covariance_type="spherical"),
+    BayesianGaussianMixture(n_components=2),
+]
 
-    None: every check is expected to pass.  (A check failing because of a bug is
-    not listed here; it must show up as a failure.)
-    """
-    return {}
+
+def _expected_failed(estimator):
+    expected = estimator._expected_failed_checks()
+    # Only the one check, for the one reason: anything else must show up as a failure.
+    assert set(expected) == {"check_sample_weight_equivalence_on_dense_data"}
+    return expected
 
 
-@parametrize_with_checks([GaussianMixture()], expected_failed_checks=expected_failed_checks)
+@parametrize_with_checks(CHECKED, expected_failed_checks=_expected_failed)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
+
+
+@pytest.mark.parametrize("method", ["em", "variational"])
+def test_expected_failure_reason_holds(method):
+    """The declared reason is the true one: from the same start (means, weights and
+    precisions given, no k-means), integer weights equal repeated rows."""
+    rng = np.random.default_rng(3)
+    X = np.vstack([rng.normal(-2, 1, (25, 2)), rng.normal(2, 1, (25, 2))])
+    w = rng.integers(0, 4, size=X.shape[0])
+    start = dict(weights_init=[0.5, 0.5], means_init=[[-1.0, 0.0], [1.0, 0.0]],
+                 precisions_init=np.stack([np.eye(2)] * 2))
+    if method == "variational":
+        start = dict(means_init=start["means_init"], weights_init=start["weights_init"],
+                     precisions_init=start["precisions_init"])
+    kw = dict(n_components=2, method=method, tol=1e-12, max_iter=300, **start)
+    weighted = GaussianMixture(**kw).fit(X, sample_weight=w)
+    repeated = GaussianMixture(**kw).fit(np.repeat(X, w, axis=0))
+    np.testing.assert_allclose(weighted.means_, repeated.means_, rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(weighted.predict_proba(X), repeated.predict_proba(X),
+                               rtol=1e-8, atol=1e-11)
 
 
 @pytest.fixture(scope="module")
@@ -110,3 +139,24 @@ def test_pickle_round_trip(data, covariance_type, dtype):
         np.testing.assert_array_equal(got, want)
     assert restored.get_params() == gm.get_params()
     np.testing.assert_array_equal(restored.sample(10)[0], gm.sample(10)[0])
+
+
+@pytest.mark.parametrize("method", ["em", "variational"])
+def test_float32_outputs(data, method):
+    """float32 input: predict_proba and score_samples are float32 and score is a Python
+    float, as scikit-learn's GaussianMixture returns them.  (scikit-learn's
+    BayesianGaussianMixture computes in float64; gaussmix keeps float32 for both.)"""
+    from sklearn import mixture
+
+    X = StandardScaler().fit_transform(data[0]).astype(np.float32)
+    ours = GaussianMixture(n_components=3, method=method, random_state=0).fit(X)
+    theirs = mixture.GaussianMixture(n_components=3, random_state=0).fit(X)
+    for name in ("predict_proba", "score_samples"):
+        got, want = getattr(ours, name)(X), getattr(theirs, name)(X)
+        assert got.dtype == want.dtype == np.float32, name
+    assert type(ours.score(X)) is type(theirs.score(X)) is float
+    assert ours.predict(X).dtype == theirs.predict(X).dtype
+    np.testing.assert_allclose(ours.predict_proba(X).sum(axis=1), 1.0, rtol=1e-6)
+    # accumulated in float64: the float32 result is the float64 one, rounded
+    exact = ours.score_samples(X.astype(np.float64))
+    np.testing.assert_allclose(ours.score_samples(X), exact.astype(np.float32), rtol=1e-5)
