@@ -33,13 +33,13 @@ default='kmeans'
 'dirichlet_distribution'}, default='dirichlet_process'
         Stick-breaking Dirichlet process or symmetric Dirichlet prior on the weights.
     weight_concentration_prior : float, default=None
-        gamma_0 or alpha_0, > 0; None means 1 / n_components.
+        The concentration gamma_0 or alpha_0, > 0; None means 1 / n_components.
     mean_precision_prior : float, default=None
-        beta_0 > 0; None means 1.
+        The precision beta_0 > 0 of the mean prior; None means 1.
     mean_prior : array-like of shape (n_features,), default=None
-        m_0; None means the data mean.
+        The prior mean m_0; None means the data mean.
     degrees_of_freedom_prior : float, default=None
-        nu_0 > n_features - 1; None means n_features.
+        The Wishart degrees of freedom nu_0 > n_features - 1; None means n_features.
     covariance_prior : float or array-like, default=None
         W_0^-1; None means the data covariance (its diagonal, or mean variance).
     random_state : int, RandomState instance or None, default=None

@@ -1,11 +1,17 @@
 """The estimator: :class:`GaussianMixture`."""
 
+from __future__ import annotations
+
+import os
+import pathlib
 import warnings
 from dataclasses import dataclass
 from numbers import Integral, Real
 from time import perf_counter
+from typing import TYPE_CHECKING, Self
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.special import gammaln, logsumexp
 from sklearn.base import BaseEstimator, DensityMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
@@ -33,6 +39,11 @@ from ._validation import (
     check_scalar,
     check_weights_init,
 )
+
+if TYPE_CHECKING:
+    import xarray
+
+    from ._diagnose import DiagnosticReport
 
 METHODS = ("em", "variational")
 
@@ -118,15 +129,16 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         Prior on the weights for ``method='variational'``: a stick-breaking Dirichlet
         process truncated at ``n_components``, or a symmetric Dirichlet.
     weight_concentration_prior : float, default=None
-        gamma_0 (process) or alpha_0 (distribution), > 0.  None means 1 / n_components.
-        For MAP EM, setting it (>= 1, 'dirichlet_distribution') adds a Dirichlet prior.
+        The concentration gamma_0 (process) or alpha_0 (distribution), > 0.  None
+        means 1 / n_components.  For MAP EM, setting it (>= 1,
+        'dirichlet_distribution') adds a Dirichlet prior.
     mean_precision_prior : float, default=None
-        beta_0 > 0, the prior precision of the means relative to the component
+        The prior precision beta_0 > 0 of the means, relative to the component
         precision.  None means 1.
     mean_prior : array-like of shape (n_features,), default=None
-        m_0.  None means the (weighted) data mean.
+        The prior mean m_0.  None means the (weighted) data mean.
     degrees_of_freedom_prior : float, default=None
-        nu_0 > n_features - 1.  None means n_features.
+        The Wishart degrees of freedom nu_0 > n_features - 1.  None means n_features.
     covariance_prior : float or array-like, default=None
         W_0^-1, the prior covariance scale: (n_features, n_features) for 'full' and
         'tied', (n_features,) for 'diag', a float for 'spherical'.  None means the
@@ -135,9 +147,12 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     Attributes
     ----------
     weights_ : ndarray of shape (n_components,)
+        The mixture weights (variational: their posterior expectation).
     means_ : ndarray of shape (n_components, n_features)
+        The component means (variational: the posterior means m_k).
     covariances_ : ndarray
-        Shaped by ``covariance_type`` as ``precisions_init``.
+        The component covariances, shaped by ``covariance_type`` as
+        ``precisions_init`` is.
     precisions_ : ndarray
         Inverses of ``covariances_``.
     precisions_cholesky_ : ndarray
@@ -145,37 +160,50 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     converged_ : bool
         Whether the best initialisation converged.
     n_iter_ : int
-        EM iterations of the best initialisation.
+        Iterations of the best initialisation.
     lower_bound_ : float
-        Average (sample-weighted) log-likelihood of the best initialisation, evaluated
-        before its last M-step, as in scikit-learn.
+        The objective of the best initialisation, evaluated before its last update
+        as in scikit-learn: the average (sample-weighted) log-likelihood for EM (plus
+        the log-prior for MAP EM); for ``method='variational'`` the complete evidence
+        lower bound (a total over samples, with every constant, so values compare
+        across ``n_components`` and priors; scikit-learn drops constants).
     lower_bounds_ : list of float
         ``lower_bound_`` after every iteration of the best initialisation.
     restarts_ : list of Restart
         Every initialisation's objective trace, convergence and final parameters
         (memory independent of n_samples), for diagnostics.
     weight_concentration_ : ndarray or tuple of two ndarrays
-        ``method='variational'``: Dirichlet parameters, or the (a, b) Beta parameters of
-        the sticks.
+        ``method='variational'``: the Dirichlet parameters, or the (a, b) Beta
+        parameters of the sticks.
     mean_precision_ : ndarray of shape (n_components,)
-        ``method='variational'``: beta_k.
-    degrees_of_freedom_ : ndarray of shape (n_components,) or float (tied)
-        ``method='variational'``: nu_k.
-    weight_concentration_prior_, mean_precision_prior_, mean_prior_, \
-degrees_of_freedom_prior_, covariance_prior_
-        The priors used (with defaults filled), for ``method='variational'`` and MAP EM.
+        ``method='variational'``: the precisions beta_k of the means.
+    degrees_of_freedom_ : ndarray of shape (n_components,) or float
+        ``method='variational'``: the Wishart degrees of freedom nu_k (one for tied).
+    weight_concentration_prior_ : float
+        The weight concentration used (variational and MAP EM).
+    mean_precision_prior_ : float
+        The mean precision prior used (variational and MAP EM).
+    mean_prior_ : ndarray of shape (n_features,)
+        The prior mean used (variational and MAP EM).
+    degrees_of_freedom_prior_ : float
+        The prior degrees of freedom used (variational and MAP EM).
+    covariance_prior_ : float or ndarray
+        The prior covariance scale used (variational and MAP EM).
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features seen during fit, when X has string column names.
+
+    See Also
+    --------
+    BayesianGaussianMixture : The variational model under scikit-learn's name.
+    sklearn.mixture.GaussianMixture : The estimator this one replaces.
 
     Notes
     -----
-    For ``method='variational'``, ``lower_bound_`` is the complete evidence lower bound
-    (a total over samples, with every constant, so values compare across
-    ``n_components`` and priors), evaluated at the variational posterior before its
-    last update; scikit-learn drops constants.  ``score_samples`` is scikit-learn's
-    plug-in surrogate; :meth:`score_samples_predictive` is the exact posterior
-    predictive density, a mixture of Student-t distributions.
-    n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Defined only when X has string feature names.
+    For ``method='variational'``, ``score_samples`` is scikit-learn's plug-in
+    surrogate; :meth:`score_samples_predictive` is the exact posterior predictive
+    density, a mixture of Student-t distributions.
 
     Examples
     --------
@@ -322,30 +350,47 @@ degrees_of_freedom_prior_, covariance_prior_
 
     # ------------------------------------------------------------------ fitting
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None, sample_weight=None):
-        """Estimate the model parameters with the EM algorithm.
+    def fit(self, X: ArrayLike, y: None = None, sample_weight: ArrayLike | None = None) -> Self:
+        """Estimate the model parameters from X.
+
+        Runs ``n_init`` initialisations of EM (maximum likelihood or MAP) or of variational
+        Bayes, each for at most ``max_iter`` iterations or until the objective changes by
+        less than ``tol``, and keeps the one with the highest objective.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
             Training data.
-        y : Ignored
+        y : None
             Not used, present for API consistency.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights; a sample of integer weight w counts as w copies of it
-            in the initialisation, the EM updates and the log-likelihood.
+            in the initialisation, the updates and the log-likelihood.
 
         Returns
         -------
-        self : GaussianMixture
+        GaussianMixture
             The fitted estimator.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from gaussmix import GaussianMixture
+        >>> rng = np.random.default_rng(0)
+        >>> X = np.r_[rng.normal(-3, 1, (100, 2)), rng.normal(3, 1, (100, 2))]
+        >>> gm = GaussianMixture(n_components=2, random_state=0).fit(X)
+        >>> gm.converged_
+        True
+        >>> np.sort(gm.means_[:, 0]).round()
+        array([-3.,  3.])
         """
         X, w = self._validate_fit_data(X, sample_weight)
         self._fit(X, w)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit_predict(self, X, y=None, sample_weight=None):
+    def fit_predict(self, X: ArrayLike, y: None = None,
+                    sample_weight: ArrayLike | None = None) -> np.ndarray:
         """Fit the model and return the most probable component of each sample.
 
         Equivalent to ``fit(X, sample_weight=sample_weight).predict(X)``.
@@ -353,12 +398,26 @@ degrees_of_freedom_prior_, covariance_prior_
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-        y : Ignored
+            Training data.
+        y : None
+            Not used, present for API consistency.
         sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights, as in :meth:`fit`.
 
         Returns
         -------
-        labels : ndarray of shape (n_samples,)
+        ndarray of shape (n_samples,)
+            Component labels.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from gaussmix import GaussianMixture
+        >>> rng = np.random.default_rng(0)
+        >>> X = np.r_[rng.normal(-3, 1, (100, 2)), rng.normal(3, 1, (100, 2))]
+        >>> labels = GaussianMixture(n_components=2, random_state=0).fit_predict(X)
+        >>> np.bincount(labels)
+        array([100, 100])
         """
         X, w = self._validate_fit_data(X, sample_weight)
         self._fit(X, w)
@@ -515,33 +574,62 @@ degrees_of_freedom_prior_, covariance_prior_
         params = updates.from_attributes(self)
         return self._run_log_prob(X, updates.kernel_inputs(params, X.dtype))
 
-    def score_samples(self, X):
+    def score_samples(self, X: ArrayLike) -> np.ndarray:
         """Log-density of the model at each sample.
+
+        For ``method='variational'`` this is scikit-learn's plug-in surrogate; see
+        :meth:`score_samples_predictive` for the exact posterior predictive density.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Samples.
 
         Returns
         -------
-        log_density : ndarray of shape (n_samples,)
-            In the dtype of ``X`` (float32 or float64; accumulated in float64).
+        ndarray of shape (n_samples,)
+            Log-densities, in the dtype of ``X`` (float32 or float64; accumulated in
+            float64).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from gaussmix import GaussianMixture
+        >>> rng = np.random.default_rng(0)
+        >>> X = np.r_[rng.normal(-3, 1, (100, 2)), rng.normal(3, 1, (100, 2))]
+        >>> gm = GaussianMixture(n_components=2, random_state=0).fit(X)
+        >>> gm.score_samples(X[:3]).shape
+        (3,)
         """
         X = self._validate_predict_data(X)
         return logsumexp(self._weighted_log_prob(X), axis=1).astype(X.dtype, copy=False)
 
-    def score(self, X, y=None, sample_weight=None):
+    def score(self, X: ArrayLike, y: None = None, sample_weight: ArrayLike | None = None) -> float:
         """Average log-likelihood of the samples (weighted by ``sample_weight``).
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-        y : Ignored
+            Samples.
+        y : None
+            Not used, present for API consistency.
         sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the average.
 
         Returns
         -------
-        log_likelihood : float
+        float
+            The (weighted) mean of :meth:`score_samples`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from gaussmix import GaussianMixture
+        >>> rng = np.random.default_rng(0)
+        >>> X = np.r_[rng.normal(-3, 1, (100, 2)), rng.normal(3, 1, (100, 2))]
+        >>> gm = GaussianMixture(n_components=2, random_state=0).fit(X)
+        >>> bool(np.isclose(gm.score(X), gm.score_samples(X).mean()))
+        True
         """
         X = self._validate_predict_data(X)
         log_density = logsumexp(self._weighted_log_prob(X), axis=1)
@@ -553,48 +641,85 @@ degrees_of_freedom_prior_, covariance_prior_
             mean = np.average(log_density[keep], weights=w[keep])
         return float(mean)  # a Python float, as scikit-learn returns
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Most probable component of each sample.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Samples.
 
         Returns
         -------
-        labels : ndarray of shape (n_samples,)
+        ndarray of shape (n_samples,)
+            Component labels.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from gaussmix import GaussianMixture
+        >>> rng = np.random.default_rng(0)
+        >>> X = np.r_[rng.normal(-3, 1, (100, 2)), rng.normal(3, 1, (100, 2))]
+        >>> gm = GaussianMixture(n_components=2, random_state=0).fit(X)
+        >>> gm.predict(X[:3]).shape
+        (3,)
         """
         X = self._validate_predict_data(X)
         return self._weighted_log_prob(X).argmax(axis=1)
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Posterior probability of each component for each sample.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Samples.
 
         Returns
         -------
-        resp : ndarray of shape (n_samples, n_components)
+        ndarray of shape (n_samples, n_components)
+            Responsibilities (rows sum to one), in the dtype of ``X``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from gaussmix import GaussianMixture
+        >>> rng = np.random.default_rng(0)
+        >>> X = np.r_[rng.normal(-3, 1, (100, 2)), rng.normal(3, 1, (100, 2))]
+        >>> gm = GaussianMixture(n_components=2, random_state=0).fit(X)
+        >>> gm.predict_proba(X[:2]).sum(axis=1)
+        array([1., 1.])
         """
         X = self._validate_predict_data(X)
         log_prob = self._weighted_log_prob(X)
         resp = np.exp(log_prob - logsumexp(log_prob, axis=1, keepdims=True))
         return resp.astype(X.dtype, copy=False)
 
-    def sample(self, n_samples=1):
+    def sample(self, n_samples: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """Draw samples from the fitted mixture.
 
         Parameters
         ----------
         n_samples : int, default=1
+            Number of samples to draw.
 
         Returns
         -------
         X : ndarray of shape (n_samples, n_features)
+            The samples, in the dtype of the fitted means.
         y : ndarray of shape (n_samples,)
             The component each sample was drawn from.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from gaussmix import GaussianMixture
+        >>> rng = np.random.default_rng(0)
+        >>> X = np.r_[rng.normal(-3, 1, (100, 2)), rng.normal(3, 1, (100, 2))]
+        >>> gm = GaussianMixture(n_components=2, random_state=0).fit(X)
+        >>> X_new, y_new = gm.sample(5)
+        >>> X_new.shape, y_new.shape
+        ((5, 2), (5,))
         """
         check_is_fitted(self)
         _check_n_samples(n_samples)
@@ -628,7 +753,7 @@ degrees_of_freedom_prior_, covariance_prior_
         if not isinstance(self._updates, VariationalUpdates):
             raise ValueError(f"{what} needs a model fitted with method='variational'")
 
-    def score_samples_predictive(self, X):
+    def score_samples_predictive(self, X: ArrayLike) -> np.ndarray:
         """Log of the exact posterior predictive density at each sample.
 
         Under the fitted variational posterior the predictive density is the mixture
@@ -641,10 +766,24 @@ degrees_of_freedom_prior_, covariance_prior_
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Samples.
 
         Returns
         -------
-        log_density : ndarray of shape (n_samples,)
+        ndarray of shape (n_samples,)
+            Log predictive densities, in the dtype of ``X``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from gaussmix import GaussianMixture
+        >>> rng = np.random.default_rng(0)
+        >>> X = np.r_[rng.normal(-3, 1, (100, 1)), rng.normal(3, 1, (100, 1))]
+        >>> vb = GaussianMixture(2, method="variational", random_state=0).fit(X)
+        >>> grid = np.linspace(-20, 20, 4001)[:, np.newaxis]
+        >>> density = np.exp(vb.score_samples_predictive(grid))
+        >>> round(float(density.sum() * (grid[1, 0] - grid[0, 0])), 3)  # integrates to 1
+        1.0
         """
         self._check_variational("score_samples_predictive")
         X = self._validate_predict_data(X)
@@ -662,19 +801,34 @@ degrees_of_freedom_prior_, covariance_prior_
                  - 0.5 * (dof + d) * np.log1p(scale * quad / dof))
         return logsumexp(log_t + np.log(params.weights), axis=1).astype(X.dtype, copy=False)
 
-    def sample_predictive(self, n_samples=1):
-        """Draw from the posterior predictive distribution (see
-        :meth:`score_samples_predictive`).  Only for ``method='variational'``.
+    def sample_predictive(self, n_samples: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """Draw from the posterior predictive distribution.
+
+        The predictive distribution is the Student-t mixture of
+        :meth:`score_samples_predictive`.  Only for ``method='variational'``.
 
         Parameters
         ----------
         n_samples : int, default=1
+            Number of samples to draw.
 
         Returns
         -------
         X : ndarray of shape (n_samples, n_features)
+            The samples.
         y : ndarray of shape (n_samples,)
             The component each sample was drawn from.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from gaussmix import GaussianMixture
+        >>> rng = np.random.default_rng(0)
+        >>> X = np.r_[rng.normal(-3, 1, (100, 2)), rng.normal(3, 1, (100, 2))]
+        >>> vb = GaussianMixture(n_components=2, method="variational", random_state=0).fit(X)
+        >>> X_new, y_new = vb.sample_predictive(4)
+        >>> X_new.shape
+        (4, 2)
         """
         self._check_variational("sample_predictive")
         _check_n_samples(n_samples)
@@ -683,30 +837,58 @@ degrees_of_freedom_prior_, covariance_prior_
         dof, scale = updates.student_t(params)
         return self._draw(n_samples, params.weights, params.covariances, dof, scale)
 
-    def bic(self, X):
+    def bic(self, X: ArrayLike) -> float:
         """Bayesian information criterion for X (lower is better).
+
+        ``-2 log L + p log n``, with p the number of free parameters.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Samples.
 
         Returns
         -------
-        bic : float
+        float
+            The criterion.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from gaussmix import GaussianMixture
+        >>> rng = np.random.default_rng(0)
+        >>> X = np.r_[rng.normal(-3, 1, (100, 2)), rng.normal(3, 1, (100, 2))]
+        >>> bics = [GaussianMixture(k, random_state=0).fit(X).bic(X) for k in (1, 2, 3)]
+        >>> int(np.argmin(bics)) + 1
+        2
         """
         n = np.shape(X)[0]
         return -2 * self.score(X) * n + self._n_parameters() * np.log(n)
 
-    def aic(self, X):
+    def aic(self, X: ArrayLike) -> float:
         """Akaike information criterion for X (lower is better).
+
+        ``-2 log L + 2 p``, with p the number of free parameters.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Samples.
 
         Returns
         -------
-        aic : float
+        float
+            The criterion.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from gaussmix import GaussianMixture
+        >>> rng = np.random.default_rng(0)
+        >>> X = np.r_[rng.normal(-3, 1, (100, 2)), rng.normal(3, 1, (100, 2))]
+        >>> gm = GaussianMixture(n_components=2, random_state=0).fit(X)
+        >>> bool(gm.aic(X) < gm.bic(X))
+        True
         """
         return -2 * self.score(X) * np.shape(X)[0] + 2 * self._n_parameters()
 
@@ -737,8 +919,10 @@ degrees_of_freedom_prior_, covariance_prior_
             print(f"Initialization {msg}. time lapse {elapsed:.5f}s\t lower bound {lower_bound:.5f}.")
 
     # ----------------------------------------------------------- diagnostics
-    def to_arviz(self, X=None, *, sample_weight=None, n_draws=200, max_obs=2000,
-                 random_state=None):
+    def to_arviz(self, X: ArrayLike | None = None, *, sample_weight: ArrayLike | None = None,
+                 n_draws: int = 200, max_obs: int = 2000,
+                 random_state: int | np.random.Generator | np.random.RandomState | None = None,
+                 ) -> "xarray.DataTree":
         """The fit as an ArviZ :class:`xarray.DataTree`, every restart a chain.
 
         Groups: ``optimization_trace`` (objective per iteration, convergence);
@@ -764,13 +948,23 @@ degrees_of_freedom_prior_, covariance_prior_
         Returns
         -------
         xarray.DataTree
+            The groups above, for ArviZ's functions (``arviz.summary``, ...).
+
+        Examples
+        --------
+        >>> from gaussmix import GaussianMixture, load_faithful
+        >>> X, _ = load_faithful()
+        >>> gm = GaussianMixture(2, method="variational", n_init=2, random_state=0).fit(X)
+        >>> dt = gm.to_arviz(X, n_draws=20, random_state=0)
+        >>> "optimization_trace" in dt.children and "posterior" in dt.children
+        True
         """
         from ._arviz import to_datatree
 
         return to_datatree(self, X, sample_weight=sample_weight, n_draws=n_draws,
                            max_obs=max_obs, random_state=random_state)
 
-    def diagnose(self, X=None, **kwargs):
+    def diagnose(self, X: ArrayLike | None = None, **kwargs) -> "DiagnosticReport":
         """Plain-language convergence report (see :func:`gaussmix.diagnostics.diagnose`).
 
         Parameters
@@ -784,12 +978,22 @@ degrees_of_freedom_prior_, covariance_prior_
         Returns
         -------
         gaussmix.diagnostics.DiagnosticReport
+            The report; ``print`` it to read it.
+
+        Examples
+        --------
+        >>> from gaussmix import GaussianMixture, load_faithful
+        >>> X, _ = load_faithful()
+        >>> gm = GaussianMixture(2, n_init=3, random_state=0).fit(X)
+        >>> report = gm.diagnose()
+        >>> type(report).__name__
+        'DiagnosticReport'
         """
         from ._diagnose import diagnose
 
         return diagnose(self, X, **kwargs)
 
-    def plot_diagnostics(self, path, **kwargs):
+    def plot_diagnostics(self, path: str | os.PathLike, **kwargs) -> pathlib.Path:
         """Write objective traces and weights per restart to a PNG (needs matplotlib).
 
         See :func:`gaussmix.diagnostics.plot_diagnostics`.
@@ -797,12 +1001,22 @@ degrees_of_freedom_prior_, covariance_prior_
         Parameters
         ----------
         path : str or path-like
+            The PNG file to write.
         **kwargs
             ``n_draws``, ``random_state``.
 
         Returns
         -------
         pathlib.Path
+            The file written.
+
+        Examples
+        --------
+        >>> from gaussmix import GaussianMixture, load_faithful
+        >>> X, _ = load_faithful()
+        >>> gm = GaussianMixture(2, n_init=2, random_state=0).fit(X)
+        >>> gm.plot_diagnostics("fit.png").name
+        'fit.png'
         """
         from ._plotting import plot_diagnostics
 
