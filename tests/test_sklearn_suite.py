@@ -15,7 +15,9 @@ rewritten modules are written to a temporary directory and run by pytest in a
 subprocess, with scikit-learn's ``conftest`` loaded as a plugin for its fixtures
 (``global_dtype``, ``global_random_seed``).  float32 variants run too
 (``SKLEARN_RUN_FLOAT32_TESTS=1``); ``SKLEARN_TESTS_GLOBAL_RANDOM_SEED`` is passed
-through from the environment (scikit-learn's default seed is 42).
+through from the environment (scikit-learn's default seed is 42; ``all`` runs the seeds
+0-99).  The array-API tests skip unless ``SCIPY_ARRAY_API=1`` is set in the environment,
+as in scikit-learn's own default test run.
 
 Only the tests in :data:`DESELECTED` are left out: those that exercise non-public API of
 the estimator (private methods, scikit-learn internals applied to the estimator,
@@ -71,7 +73,7 @@ CONFTEST = textwrap.dedent('''
     def pytest_collection_modifyitems(config, items):
         keep, drop, files, matched = [], [], set(), set()
         for item in items:
-            module = item.module
+            module = getattr(item, "module", None)
             for name in ESTIMATORS:
                 cls = getattr(module, name, None)
                 if cls is not None and not cls.__module__.startswith("gaussmix"):
@@ -229,10 +231,14 @@ def test_sklearn_mixture_suite(suite_dir, name):
     ]
     start = time.perf_counter()
     try:
-        proc = subprocess.run(cmd, cwd=suite_dir, env=env, capture_output=True, text=True,
-                              timeout=TIMEOUT)
+        proc = subprocess.run(cmd, check=False, cwd=suite_dir, env=env, capture_output=True,
+                              text=True, timeout=TIMEOUT)
     except subprocess.TimeoutExpired as exc:
-        pytest.fail(f"scikit-learn's {name} did not finish in {TIMEOUT} s:\n{exc.stdout}")
+        out = exc.stdout or ""
+        if isinstance(out, bytes):  # (TimeoutExpired may carry bytes even with text=True)
+            out = out.decode(errors="replace")
+        pytest.fail(f"scikit-learn's {name} did not finish in {TIMEOUT} s:\n{out[-30000:]}",
+                    pytrace=False)
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
         output = proc.stdout + proc.stderr

@@ -18,8 +18,11 @@ DataTree of :func:`gaussmix._arviz.to_datatree`, and answers:
 Each problem found becomes a warning that says what to try next.
 """
 
+from __future__ import annotations
+
 import warnings
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -32,6 +35,12 @@ from ._arviz import (
     to_datatree,
 )
 
+if TYPE_CHECKING:
+    import numpy.typing as npt
+    import xarray as xr
+
+    from ._gaussian_mixture import GaussianMixture
+
 RHAT_MAX = 1.01
 RHAT_SEVERE = 1.1
 PARETO_K_MAX = 0.7
@@ -39,18 +48,46 @@ PARETO_K_MAX = 0.7
 
 @dataclass
 class RestartDiagnostics:
-    """How one restart (chain) went.
+    """How one restart (chain) of a fit went.
 
-    Attributes
+    :func:`diagnose` makes one per restart, in the order of ``model.restarts_``, and
+    keeps them in :attr:`DiagnosticReport.restarts`.  Each parameter is stored as the
+    attribute of the same name.
+
+    Parameters
     ----------
     index : int
+        Position of the restart in ``model.restarts_`` (its chain in the DataTree).
     converged : bool
+        Whether the objective changed by less than ``tol`` within ``max_iter``
+        iterations.
     n_iter : int
+        Iterations run.
     final_objective : float
+        The objective at the end of the restart (EM: mean log-likelihood per sample;
+        variational: the total ELBO).
     largest_decrease : float
         Largest decrease of the objective between two iterations (0 if none).
     decrease_iteration : int or None
-        Iteration (1-based) after which that decrease happened, if it counts as one.
+        Iteration (1-based) after which that decrease happened, if it is larger than
+        rounding (``decrease_rtol`` of :func:`diagnose`); None otherwise.
+
+    See Also
+    --------
+    diagnose : Makes the report that holds these.
+
+    Examples
+    --------
+    >>> from gaussmix import GaussianMixture, load_faithful
+    >>> from gaussmix.diagnostics import diagnose
+    >>> X, _ = load_faithful()
+    >>> model = GaussianMixture(2, method="variational", n_init=2, random_state=0).fit(X)
+    >>> report = diagnose(model, n_draws=20)
+    >>> report.restarts[0]
+    RestartDiagnostics(index=0, converged=True, n_iter=6, final_objective=-1181.7...,
+                       largest_decrease=0.0, decrease_iteration=None)
+    >>> [restart.n_iter for restart in report.restarts]
+    [6, 6]
     """
 
     index: int
@@ -65,17 +102,27 @@ class RestartDiagnostics:
 class DiagnosticReport:
     """What :meth:`GaussianMixture.diagnose` found; ``str(report)`` reads as text.
 
-    Attributes
+    Made by :func:`gaussmix.diagnostics.diagnose` (or the estimator's ``diagnose``
+    method), not by hand.  Each parameter is stored as the attribute of the same name;
+    ``print(report)`` summarises them, with the warnings last.
+
+    Parameters
     ----------
     method, covariance_type : str
+        The fitted model's ``method`` and ``covariance_type``.
     n_components : int
+        The fitted model's number of components.
     objective : str
         What the objective is (EM: mean log-likelihood per sample; variational: the
         total ELBO).
     tol : float
+        The fitted model's convergence threshold.
     max_iter : int
+        The fitted model's maximum number of iterations per restart.
     restarts : list of RestartDiagnostics
+        How each restart went.
     best_restart : int
+        Index of the restart the fit kept.
     objective_spread : float
         Best minus worst final objective, in objective units.
     objective_spread_per_sample : float
@@ -85,29 +132,67 @@ class DiagnosticReport:
     n_at_best : int
         Restarts in the best group.
     max_rhat, min_ess_bulk : float or None
-        Variational: over all aligned posterior parameters (None for EM or one restart).
+        Variational: largest r_hat and smallest bulk ESS over all aligned posterior
+        parameters, the restarts being the chains (None for EM or one restart).
     worst_parameter : str or None
-        The parameter with the largest r_hat.
+        The parameter with the largest r_hat (None when ``max_rhat`` is None).
     parameter_spread : float or None
         EM: largest |aligned mean - best restart's mean| over restarts, components and
-        features, in standard deviations of the best restart's component.
-    weights : ndarray
+        features, in standard deviations of the best restart's component (None for
+        variational fits).
+    weights : ndarray of shape (n_components,)
         The kept model's weights (posterior means for variational fits).
     effective_components : int
         Components with weight above 1 / (10 n_components).
     entropy_components : float
-        exp(entropy of the weights): an effective count that weighs small components less.
-    pareto_k_max : float or None
-    n_bad_pareto_k : int or None
-        Observations with Pareto k above 0.7 (variational, with X).
-    n_loo_obs : int or None
-    elpd_loo : float or None
-    warnings : list of str
+        The exponential of the entropy of the weights: an effective count that weighs
+        small components less.
+    pareto_k_max : float or None, default=None
+        Largest Pareto k of PSIS-LOO (variational, with X; None otherwise).
+    n_bad_pareto_k : int or None, default=None
+        Observations with Pareto k above 0.7 (variational, with X; None otherwise).
+    n_loo_obs : int or None, default=None
+        Observations PSIS-LOO was computed on (variational, with X; None otherwise).
+    elpd_loo : float or None, default=None
+        The PSIS-LOO expected log predictive density (variational, with X; None
+        otherwise).
+    warnings : list of str, default=[]
         Problems, each with what to do next.
-    notes : list of str
+    notes : list of str, default=[]
         Information that needs no action.
-    datatree : xarray.DataTree
-        The DataTree the r_hat / ESS / LOO figures come from.
+    datatree : xarray.DataTree or None, default=None
+        The DataTree the r_hat / ESS / LOO figures come from (not in the repr).
+
+    Attributes
+    ----------
+    ok : bool
+        True when no warning was raised.
+    converged : list of bool
+        Whether each restart converged.
+
+    See Also
+    --------
+    diagnose : Makes the report.
+
+    Examples
+    --------
+    >>> from gaussmix import GaussianMixture, load_faithful
+    >>> X, _ = load_faithful()
+    >>> model = GaussianMixture(2, n_init=2, random_state=0).fit(X)
+    >>> report = model.diagnose(X)
+    >>> print(report)
+    Convergence report: GaussianMixture(n_components=2, covariance_type='full', method='em')
+      objective: mean log-likelihood per sample
+      restarts converged: 2 of 2; iterations 4, 4 (max_iter=100, tol=0.001)
+      objective never decreased
+      best restart: 0; final objectives spread by ... per sample); 1 distinct optimum(s),
+        2 of 2 restarts at the best
+      aligned means across restarts differ by up to ... component standard deviations
+      weights: [0.356, 0.644]; effective components: 2 of 2 above 1/(10k)
+        (exp-entropy 1.92)
+    No problems found.
+    >>> report.ok, report.n_optima, report.effective_components
+    (True, 1, 2)
     """
 
     method: str
@@ -116,7 +201,7 @@ class DiagnosticReport:
     objective: str
     tol: float
     max_iter: int
-    restarts: list
+    restarts: list[RestartDiagnostics]
     best_restart: int
     objective_spread: float
     objective_spread_per_sample: float
@@ -126,25 +211,44 @@ class DiagnosticReport:
     min_ess_bulk: float | None
     worst_parameter: str | None
     parameter_spread: float | None
-    weights: np.ndarray
+    weights: npt.NDArray[np.float64]
     effective_components: int
     entropy_components: float
     pareto_k_max: float | None = None
     n_bad_pareto_k: int | None = None
     n_loo_obs: int | None = None
     elpd_loo: float | None = None
-    warnings: list = field(default_factory=list)
-    notes: list = field(default_factory=list)
-    datatree: object = field(default=None, repr=False)
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    datatree: xr.DataTree | None = field(default=None, repr=False)
 
     @property
-    def ok(self):
-        """True when no warning was raised."""
+    def ok(self) -> bool:
+        """True when no warning was raised.
+
+        Notes (``report.notes``) do not count: they need no action.
+
+        Examples
+        --------
+        >>> from gaussmix import GaussianMixture, load_faithful
+        >>> X, _ = load_faithful()
+        >>> GaussianMixture(2, n_init=2, random_state=0).fit(X).diagnose().ok
+        True
+        """
         return not self.warnings
 
     @property
-    def converged(self):
-        """Whether each restart converged."""
+    def converged(self) -> list[bool]:
+        """Whether each restart converged, in the order of ``restarts``.
+
+        Examples
+        --------
+        >>> from gaussmix import GaussianMixture, load_faithful
+        >>> X, _ = load_faithful()
+        >>> model = GaussianMixture(2, n_init=2, max_iter=2, random_state=0).fit(X)
+        >>> model.diagnose().converged
+        [False, False]
+        """
         return [r.converged for r in self.restarts]
 
     def __str__(self):
@@ -265,9 +369,26 @@ def _em_parameter_spread(model, orders):
 
 
 # --------------------------------------------------------------------- entry point
-def diagnose(model, X=None, *, sample_weight=None, n_draws=500, max_obs=1000,
-             random_state=0, spread_tol=None, decrease_rtol=None):
-    """Convergence report for a fitted model (see the module docstring).
+def diagnose(
+    model: GaussianMixture,
+    X: npt.ArrayLike | None = None,
+    *,
+    sample_weight: npt.ArrayLike | None = None,
+    n_draws: int = 500,
+    max_obs: int = 1000,
+    random_state: int | np.random.Generator | np.random.RandomState | None = 0,
+    spread_tol: float | None = None,
+    decrease_rtol: float | None = None,
+) -> DiagnosticReport:
+    """Check the convergence of a fitted model and report it in plain language.
+
+    The report says whether every restart converged within ``max_iter``, whether the
+    objective ever decreased (a numerical problem), how many distinct optima the
+    restarts reached, whether the restarts agree on the parameters once their
+    components are aligned (variational: r_hat and bulk ESS with the restarts as
+    chains; EM: distance between aligned means), how many components carry weight
+    and, for variational fits given X, whether the Pareto k of PSIS-LOO are below
+    0.7.  Each problem found becomes a warning that says what to try next.
 
     Parameters
     ----------
@@ -282,7 +403,8 @@ def diagnose(model, X=None, *, sample_weight=None, n_draws=500, max_obs=1000,
         Draws per restart from the variational posterior (r_hat, ESS, LOO).
     max_obs : int, default=1000
         Observations kept for LOO (a seeded subsample of a larger X).
-    random_state : int, Generator or None, default=0
+    random_state : int, numpy.random.Generator, numpy.random.RandomState or None, \
+default=0
         Seed of the draws and of the subsample; fixed by default so that the report
         is reproducible.
     spread_tol : float, default=None
@@ -296,6 +418,34 @@ def diagnose(model, X=None, *, sample_weight=None, n_draws=500, max_obs=1000,
     Returns
     -------
     DiagnosticReport
+        The findings; ``print(report)`` shows them as text, ``report.ok`` is True when
+        there is no warning, and ``report.warnings`` lists what to try next.
+
+    See Also
+    --------
+    GaussianMixture.diagnose : The same, as a method of the estimator.
+    loo : PSIS-LOO of the model's DataTree.
+
+    Examples
+    --------
+    >>> from gaussmix import GaussianMixture, load_faithful
+    >>> from gaussmix.diagnostics import diagnose
+    >>> X, _ = load_faithful()
+    >>> model = GaussianMixture(2, method="variational", n_init=2, random_state=0).fit(X)
+    >>> report = diagnose(model, X, n_draws=20)
+    >>> report.converged
+    [True, True]
+    >>> report.n_optima, report.n_at_best
+    (2, 1)
+    >>> report.weights.round(2)
+    array([0.64, 0.36])
+    >>> report.n_loo_obs
+    272
+    >>> report.ok
+    False
+    >>> print(report.warnings[0])
+    the restarts ended in 2 different optima (...); only the best restart reached the
+    best optimum, and the fit kept it: increase n_init (e.g. n_init=10) ...
     """
     import arviz_stats as azs
 

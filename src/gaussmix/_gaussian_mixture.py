@@ -631,8 +631,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         >>> bool(np.isclose(gm.score(X), gm.score_samples(X).mean()))
         True
         """
-        X = self._validate_predict_data(X)
-        log_density = logsumexp(self._weighted_log_prob(X), axis=1)
+        # The mean of score_samples as it returns them (X's dtype), as in scikit-learn.
+        log_density = self.score_samples(X)
         w = check_sample_weight(sample_weight, log_density.shape[0])
         if w is None:
             mean = log_density.mean()

@@ -12,13 +12,21 @@
 matplotlib is needed (``pip install gaussmix[plot]``); everything else comes with ArviZ.
 """
 
+from __future__ import annotations
+
 import importlib.util
 import io
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ._arviz import POINT_GROUP, TRACE_GROUP, objective_name, to_datatree
+
+if TYPE_CHECKING:
+    import os
+
+    from ._gaussian_mixture import GaussianMixture
 
 _INSTALL_HINT = ("plot_diagnostics needs matplotlib, an optional dependency of gaussmix: "
                  "pip install gaussmix[plot]")
@@ -74,29 +82,53 @@ def _stack(images):
     return np.concatenate(rows, axis=0)
 
 
-def plot_diagnostics(model, path, *, n_draws=200, random_state=0):
+def plot_diagnostics(
+    model: GaussianMixture,
+    path: str | os.PathLike[str],
+    *,
+    n_draws: int = 200,
+    random_state: int | np.random.Generator | np.random.RandomState | None = 0,
+) -> Path:
     """Write the objective traces and the weights of a fitted model to a PNG file.
+
+    The figure has two panels, one above the other: the objective after every
+    iteration of every restart, and the mixture weights (variational fits: the aligned
+    posterior draws of each restart; EM: each restart's aligned final estimate).
 
     Parameters
     ----------
     model : GaussianMixture
         A fitted model (``n_init > 1`` shows several restarts).
-    path : str or path-like
+    path : str or os.PathLike
         Where to write the PNG.
     n_draws : int, default=200
         Posterior draws per restart shown for variational fits.
-    random_state : int, Generator or None, default=0
+    random_state : int, numpy.random.Generator, numpy.random.RandomState or None, \
+default=0
         Seed of the draws.
 
     Returns
     -------
     pathlib.Path
-        ``path``.
+        ``path``, as a :class:`pathlib.Path`.
 
     Raises
     ------
     ImportError
         When matplotlib is not installed (``pip install gaussmix[plot]``).
+
+    See Also
+    --------
+    GaussianMixture.plot_diagnostics : The same, as a method of the estimator.
+
+    Examples
+    --------
+    >>> from gaussmix import GaussianMixture, load_faithful, plot_diagnostics
+    >>> X, _ = load_faithful()
+    >>> model = GaussianMixture(2, method="variational", n_init=2, random_state=0).fit(X)
+    >>> path = plot_diagnostics(model, "diagnostics.png", n_draws=20)
+    >>> path.suffix, path.exists()
+    ('.png', True)
     """
     _require_matplotlib()
     import arviz_plots as azp

@@ -93,6 +93,9 @@ def check_param_array(value, shape, name, allow_nd=False):
 
 def check_weights_init(weights, n_components):
     """``weights_init``: shape (n_components,), in [0, 1], summing to 1 (sklearn's checks)."""
+    # The sum is checked in the input's precision, as scikit-learn does: float32
+    # weights normalised in float32 may miss 1 by more than float64's 1e-8.
+    atol = 1e-6 if np.asarray(weights).dtype == np.float32 else 1e-8
     weights = check_param_array(weights, (n_components,), "weights")
     if np.any(weights < 0.0) or np.any(weights > 1.0):
         # (scikit-learn's message names the minimum as "max value" and vice versa.)
@@ -100,7 +103,7 @@ def check_weights_init(weights, n_components):
             "The parameter 'weights' should be in the range [0, 1], but got max value "
             f"{weights.min():.5f}, min value {weights.max():.5f}"
         )
-    if not np.isclose(abs(1.0 - weights.sum()), 0.0, rtol=0.0, atol=1e-8):
+    if not np.isclose(abs(1.0 - weights.sum()), 0.0, rtol=0.0, atol=atol):
         raise ValueError(
             "The parameter 'weights' should be normalized, but got sum(weights) = "
             f"{weights.sum():.5f}"

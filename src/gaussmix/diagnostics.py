@@ -7,12 +7,24 @@ The entry points are the estimator's methods
 :class:`DiagnosticReport`) and :meth:`~gaussmix.GaussianMixture.plot_diagnostics`,
 and the functions of this module:
 
+* :func:`diagnose`: the convergence report of a fitted model, a
+  :class:`DiagnosticReport` (one :class:`RestartDiagnostics` per restart), whose
+  warnings say what to try next;
 * :func:`compare_models`: rank variational fits (e.g. different ``n_components``) by
   PSIS-LOO with :func:`arviz_stats.compare`;
 * :func:`loo`: PSIS-LOO of a gaussmix DataTree, corrected for the variational
   approximation (log p / log q);
 * :func:`plot_diagnostics`: objective traces and weights to a PNG (needs
   ``pip install gaussmix[plot]``).
+
+Examples
+--------
+>>> from gaussmix import GaussianMixture, load_faithful
+>>> from gaussmix.diagnostics import diagnose
+>>> X, _ = load_faithful()
+>>> model = GaussianMixture(2, n_init=2, random_state=0).fit(X)
+>>> diagnose(model).ok
+True
 """
 
 from ._compare import compare_models, loo
