@@ -12,7 +12,6 @@ import numpy as np
 
 from ._validation import check_param_array
 
-WEIGHT_PRIOR_TYPES = ("dirichlet_process", "dirichlet_distribution")
 PRIOR_PARAMETERS = (
     "weight_concentration_prior",
     "mean_precision_prior",

@@ -63,12 +63,6 @@ def check_scalar(value, name, kind, *, low=None, high=None, low_inclusive=True):
     return value
 
 
-def check_option(value, name, options):
-    if not isinstance(value, str) or value not in options:
-        raise ValueError(f"{name} must be one of {sorted(options)}, got {value!r}")
-    return value
-
-
 def check_shape(param, shape, name):
     """scikit-learn's shape check of a user-provided parameter array (same message)."""
     if param.shape != tuple(shape):
