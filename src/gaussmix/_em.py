@@ -5,7 +5,7 @@ turns its statistics into new parameters (the M-step), lays parameters out for t
 pass and evaluates the objective.  Everything here is O(k d^3) and runs in float64.
 
 Every updater (this one and :class:`gaussmix._variational.VariationalUpdates`) offers
-the same methods, which is all the fit loop of the estimator uses:
+the same methods, which is all the fit loop (:mod:`gaussmix._fit`) uses:
 ``params_from_stats``, ``m_step``, ``kernel_inputs``, ``objective``, ``to_attributes``
 and ``from_attributes``.
 """

@@ -5,9 +5,7 @@ from __future__ import annotations
 import os
 import pathlib
 import warnings
-from dataclasses import dataclass
 from numbers import Integral, Real
-from time import perf_counter
 from typing import TYPE_CHECKING, Self
 
 import numpy as np
@@ -20,6 +18,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _kernel
+from ._fit import InMemorySource, SilentReporter, VerboseReporter, fit_restarts
 from ._covariance import get_covariance
 from ._em import EMUpdates, MixtureParams
 from ._initialization import (
@@ -46,30 +45,6 @@ if TYPE_CHECKING:
     from ._diagnose import DiagnosticReport
 
 METHODS = ("em", "variational")
-
-
-@dataclass
-class Restart:
-    """The outcome of one initialisation (``n_init``) of a fit.
-
-    Attributes
-    ----------
-    lower_bound : float
-        Final objective (average log-likelihood for EM).
-    lower_bounds : ndarray of shape (n_iter,)
-        Objective after every iteration.
-    converged : bool
-    n_iter : int
-    params : dict
-        Final fitted attributes of this restart (``weights_``, ``means_``,
-        ``covariances_``, ``precisions_cholesky_``, ``precisions_``).
-    """
-
-    lower_bound: float
-    lower_bounds: np.ndarray
-    converged: bool
-    n_iter: int
-    params: dict
 
 
 class GaussianMixture(DensityMixin, BaseEstimator):
@@ -433,69 +408,42 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return EMUpdates(cov, reg_covar, eps, priors)
 
     def _fit(self, X, sample_weight):
+        """Choose the updater and the source, run the fit loop, set the attributes."""
         cov, inits = self._check_parameters(X.shape[1])
         updates = self._make_updates(X, sample_weight, cov)
         do_init = not (self.warm_start and hasattr(self, "converged_"))
-        n_init = self.n_init if do_init else 1
         random_state = check_random_state(self.random_state)
-        total_weight = X.shape[0] if sample_weight is None else float(sample_weight.sum())
-        stats_shape = cov.stats_shape(self.n_components, X.shape[1])
-        n_threads = _kernel.effective_n_threads()
+        source = InMemorySource(X, sample_weight, _kernel.effective_n_threads())
 
-        best = None
-        restarts = []
-        with _kernel.single_threaded_blas():
-            for init in range(n_init):
-                self._print_verbose_msg_init_beg(init)
-                if do_init:
-                    params = self._initial_params(
-                        X, sample_weight, random_state, updates, inits, n_threads)
-                    lower_bound = -np.inf
-                else:
-                    params = updates.from_attributes(self)
-                    lower_bound = self.lower_bound_
-                lower_bounds = []
-                converged = False
-                n_iter = 0
-                for n_iter in range(1, self.max_iter + 1):
-                    previous = lower_bound
-                    inputs = updates.kernel_inputs(params, X.dtype)
-                    log_lik, nk, s1, s2 = _kernel.accumulate_stats(
-                        X, sample_weight, inputs, stats_shape, n_threads
-                    )
-                    lower_bound = updates.objective(log_lik, params, total_weight)
-                    params = updates.m_step(params, nk, s1, s2)
-                    lower_bounds.append(lower_bound)
-                    change = lower_bound - previous
-                    self._print_verbose_msg_iter_end(n_iter, change)
-                    if abs(change) < self.tol:
-                        converged = True
-                        break
-                if self.max_iter > 0:
-                    self._print_verbose_msg_init_end(lower_bound, converged)
-                restarts.append(
-                    Restart(lower_bound, np.asarray(lower_bounds), converged, n_iter,
-                            updates.to_attributes(params, X.dtype))
-                )
-                if best is None or lower_bound > best[0] or self.max_iter == 0:
-                    best = (lower_bound, params, n_iter, lower_bounds, converged)
+        def start(init):
+            if not do_init:
+                return updates.from_attributes(self), self.lower_bound_
+            params = self._initial_params(X, sample_weight, random_state, updates, inits,
+                                          source.n_threads)
+            return params, -np.inf
 
-        lower_bound, params, n_iter, lower_bounds, converged = best
-        if not converged and self.max_iter > 0:
+        reporter = (VerboseReporter(self.verbose, self.verbose_interval) if self.verbose
+                    else SilentReporter())
+        result = fit_restarts(
+            source, updates, start, n_init=self.n_init if do_init else 1,
+            max_iter=self.max_iter, tol=self.tol,
+            stats_shape=cov.stats_shape(self.n_components, X.shape[1]), reporter=reporter,
+        )
+        if not result.converged and self.max_iter > 0:
             warnings.warn(
                 "Best performing initialization did not converge. Try different init "
                 "parameters, or increase max_iter, tol, or check for degenerate data.",
                 ConvergenceWarning,
             )
-        for name, value in updates.to_attributes(params, X.dtype).items():
+        for name, value in updates.to_attributes(result.params, X.dtype).items():
             setattr(self, name, value)
         self._set_prior_attributes(updates)
         self._updates = updates
-        self.converged_ = converged
-        self.n_iter_ = n_iter
-        self.lower_bound_ = lower_bound
-        self.lower_bounds_ = lower_bounds
-        self.restarts_ = restarts
+        self.converged_ = result.converged
+        self.n_iter_ = result.n_iter
+        self.lower_bound_ = result.lower_bound
+        self.lower_bounds_ = result.lower_bounds
+        self.restarts_ = result.restarts
         return self
 
     def _initial_params(self, X, sample_weight, random_state, updates, inits, n_threads):
@@ -891,32 +839,6 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         True
         """
         return -2 * self.score(X) * np.shape(X)[0] + 2 * self._n_parameters()
-
-    # --------------------------------------------------------------- verbose
-    def _print_verbose_msg_init_beg(self, n_init):
-        if self.verbose >= 1:
-            print(f"Initialization {n_init}")
-            self._init_prev_time = self._iter_prev_time = perf_counter()
-
-    def _print_verbose_msg_iter_end(self, n_iter, diff_ll):
-        if self.verbose >= 1 and n_iter % self.verbose_interval == 0:
-            if self.verbose == 1:
-                print(f"  Iteration {n_iter}")
-            else:
-                now = perf_counter()
-                print(
-                    f"  Iteration {n_iter}\t time lapse {now - self._iter_prev_time:.5f}s"
-                    f"\t ll change {diff_ll:.5f}"
-                )
-                self._iter_prev_time = now
-
-    def _print_verbose_msg_init_end(self, lower_bound, converged):
-        msg = "converged" if converged else "did not converge"
-        if self.verbose == 1:
-            print(f"Initialization {msg}.")
-        elif self.verbose >= 2:
-            elapsed = perf_counter() - self._init_prev_time
-            print(f"Initialization {msg}. time lapse {elapsed:.5f}s\t lower bound {lower_bound:.5f}.")
 
     # ----------------------------------------------------------- diagnostics
     def to_arviz(self, X: ArrayLike | None = None, *, sample_weight: ArrayLike | None = None,
