@@ -14,8 +14,8 @@
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-ifeq ($(filter-out clean help,$(or $(MAKECMDGOALS),demo)),)
-else
+# Every target but clean and help needs the Python (no goal means demo).
+ifneq ($(filter-out clean help,$(or $(MAKECMDGOALS),demo)),)
   FOUND := $(shell tools/find_python.sh $(PYTHON))
   ifeq ($(FOUND),)
     $(error gaussmix needs Python >= 3.12 (ArviZ 1.x requires it), and $(if $(PYTHON),PYTHON=$(PYTHON) is not one,none was found): install one, or name it with make PYTHON=/path/to/python3.12)
