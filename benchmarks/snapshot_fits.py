@@ -39,6 +39,11 @@ def _fits():
                         out[key] = (gm.means_, gm.covariances_, gm.weights_, gm.lower_bound_,
                                     list(gm.lower_bounds_), gm.n_iter_, gm.converged_,
                                     [r.lower_bound for r in gm.restarts_])
+                        if "working_memory" in gm.get_params():  # per-row outputs in blocks
+                            gm.set_params(working_memory=0.001)
+                        Xd = X.astype(dtype)
+                        out[key + ("rows",)] = (gm.predict(Xd), gm.predict_proba(Xd),
+                                                gm.score_samples(Xd), gm.score(Xd))
             gm = GaussianMixture(3, covariance_type=cov, method=method, warm_start=True,
                                  max_iter=5, random_state=0).fit(X)
             gm.fit(X)

@@ -50,6 +50,15 @@ default='kmeans'
         Verbosity of the fit.
     verbose_interval : int, default=10
         Iterations between two messages.
+    init_max_samples : int or None, default=100_000
+        Rows of the uniform subsample the initialisation runs on (see
+        :class:`GaussianMixture`).
+    working_memory : float, default=32
+        MiB per block of out-of-core data and of per-row outputs.
+    learning_decay : float, default=0.7
+        The kappa in (0.5, 1] of the :meth:`~GaussianMixture.partial_fit` step size.
+    learning_offset : float, default=10.0
+        The t0 >= 0 of the :meth:`~GaussianMixture.partial_fit` step size.
 
     Attributes
     ----------
@@ -128,6 +137,10 @@ default='kmeans'
         warm_start=False,
         verbose=0,
         verbose_interval=10,
+        init_max_samples=100_000,
+        working_memory=32,
+        learning_decay=0.7,
+        learning_offset=10.0,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -146,3 +159,7 @@ default='kmeans'
         self.warm_start = warm_start
         self.verbose = verbose
         self.verbose_interval = verbose_interval
+        self.init_max_samples = init_max_samples
+        self.working_memory = working_memory
+        self.learning_decay = learning_decay
+        self.learning_offset = learning_offset

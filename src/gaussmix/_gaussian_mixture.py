@@ -18,7 +18,19 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _kernel
-from ._fit import InMemorySource, SilentReporter, VerboseReporter, fit_restarts
+from ._fit import (
+    InMemorySource,
+    RowOutput,
+    SilentReporter,
+    VerboseReporter,
+    fit_restarts,
+    is_dask_array,
+    is_out_of_core,
+    make_external_source,
+)
+from ._fit._online import OnlineState, partial_fit_step
+from ._fit._loop import Restart
+from ._fit._sources import InitSample
 from ._covariance import get_covariance
 from ._em import EMUpdates, MixtureParams
 from ._initialization import (
@@ -118,6 +130,26 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         W_0^-1, the prior covariance scale: (n_features, n_features) for 'full' and
         'tied', (n_features,) for 'diag', a float for 'spherical'.  None means the
         (weighted) data covariance, its diagonal, or its average variance.
+    init_max_samples : int or None, default=100_000
+        The initialisation (any ``init_params``) runs on a uniform random subsample
+        of at most this many rows, drawn blockwise from out-of-core and Dask data;
+        the EM or variational iterations then use every row.  Fits with
+        ``n_samples <= init_max_samples`` are unaffected (nothing is drawn).  The
+        default keeps k-means initialisation under a second and its memory at
+        ``init_max_samples * n_features`` floats, while the subsample still pins each
+        initial mean to about 1 % of its spread for up to 10 components, which the
+        first iterations over all rows correct.  None uses every row.
+    working_memory : float, default=32
+        MiB of rows per block when X is read in blocks (``np.memmap``, HDF5, Zarr,
+        any array-like with ``shape``, ``dtype`` and row slicing), and per block of
+        the per-row outputs (``predict``, ``predict_proba``, ``score_samples``).
+    learning_decay : float, default=0.7
+        The kappa in (0.5, 1] of the :meth:`partial_fit` step size
+        ``rho_t = (t + learning_offset) ** -kappa`` (the name and meaning of
+        :class:`sklearn.decomposition.LatentDirichletAllocation`'s online step).
+    learning_offset : float, default=10.0
+        The t0 >= 0 of the :meth:`partial_fit` step size; larger values damp the early
+        batches.
 
     Attributes
     ----------
@@ -168,6 +200,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Names of the features seen during fit, when X has string column names.
+    n_samples_seen_ : int
+        Rows seen by :meth:`partial_fit` since the estimator was last initialised
+        (only set by ``partial_fit``; ``fit`` starts over and removes it).
 
     See Also
     --------
@@ -219,6 +254,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         "mean_prior": [None, "array-like"],
         "degrees_of_freedom_prior": [None, Interval(Real, 0.0, None, closed="neither")],
         "covariance_prior": [None, "array-like", Interval(Real, 0.0, None, closed="neither")],
+        "init_max_samples": [Interval(Integral, 1, None, closed="left"), None],
+        "working_memory": [Interval(Real, 0.0, None, closed="neither")],
+        "learning_decay": [Interval(Real, 0.5, 1.0, closed="right")],
+        "learning_offset": [Interval(Real, 0.0, None, closed="left")],
     }
 
     def __init__(
@@ -245,6 +284,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         mean_prior=None,
         degrees_of_freedom_prior=None,
         covariance_prior=None,
+        init_max_samples=100_000,
+        working_memory=32,
+        learning_decay=0.7,
+        learning_offset=10.0,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -267,6 +310,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.mean_prior = mean_prior
         self.degrees_of_freedom_prior = degrees_of_freedom_prior
         self.covariance_prior = covariance_prior
+        self.init_max_samples = init_max_samples
+        self.working_memory = working_memory
+        self.learning_decay = learning_decay
+        self.learning_offset = learning_offset
 
     # ------------------------------------------------------------------ checks
     def _expected_failed_checks(self):
@@ -306,22 +353,58 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             inits["precisions"] = prec
         return cov, inits
 
-    def _validate_fit_data(self, X, sample_weight):
-        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
-        X = np.ascontiguousarray(X)
-        n_samples = X.shape[0]
-        if n_samples < self.n_components:
+    def _data_source(self, X, sample_weight=None, *, reset, ensure_min_samples=1):
+        """Validate X (and the weights) and return the source that reads it.
+
+        ndarrays and other in-memory data go through scikit-learn's ``validate_data``;
+        out-of-core arrays are read in blocks and Dask arrays on their scheduler, with
+        the same shape checks (and NaN checks as blocks are read).  After a fit, X is
+        read in the dtype the model computes in (float64 unless both are float32).
+        """
+        n_threads = _kernel.effective_n_threads()
+        external = is_dask_array(X) or is_out_of_core(X)
+        if not external:
+            X = validate_data(self, X, dtype=[np.float64, np.float32], reset=reset,
+                              ensure_min_samples=ensure_min_samples)
+            if not reset:
+                X = X.astype(np.result_type(X.dtype, self.means_.dtype), copy=False)
+            X = np.ascontiguousarray(X)
+            w = check_sample_weight(sample_weight, X.shape[0])
+            return InMemorySource(X, w, n_threads, self.working_memory)
+        dtype = None if reset else self.means_.dtype
+        source = make_external_source(
+            X, sample_weight, n_threads=n_threads, working_memory=self.working_memory,
+            estimator_name=type(self).__name__, ensure_min_samples=ensure_min_samples,
+            model_dtype=dtype,
+        )
+        if reset:
+            self.n_features_in_ = source.n_features
+            if hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+        elif source.n_features != self.n_features_in_:
+            raise ValueError(
+                f"X has {source.n_features} features, but {type(self).__name__} is "
+                f"expecting {self.n_features_in_} features as input."
+            )
+        return source
+
+    def _check_fit_source(self, source):
+        """Enough rows (and rows of positive weight) for ``n_components``."""
+        if source.n_samples < self.n_components:
             raise ValueError(
                 f"Expected n_samples >= n_components but got n_components = "
-                f"{self.n_components}, n_samples = {n_samples}"
+                f"{self.n_components}, n_samples = {source.n_samples}"
             )
-        w = check_sample_weight(sample_weight, n_samples)
-        if w is not None and np.count_nonzero(w) < self.n_components:
+        if source.sample_weight is not None and source.n_positive < self.n_components:
             raise ValueError(
-                f"sample_weight has {np.count_nonzero(w)} positive entries, fewer than "
+                f"sample_weight has {source.n_positive} positive entries, fewer than "
                 f"n_components = {self.n_components}"
             )
-        return X, w
+        if self.init_max_samples is not None and self.init_max_samples < self.n_components:
+            raise ValueError(
+                f"init_max_samples = {self.init_max_samples} must be >= n_components = "
+                f"{self.n_components}"
+            )
 
     # ------------------------------------------------------------------ fitting
     @_fit_context(prefer_skip_nested_validation=True)
@@ -359,8 +442,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         >>> np.sort(gm.means_[:, 0]).round()
         array([-3.,  3.])
         """
-        X, w = self._validate_fit_data(X, sample_weight)
-        self._fit(X, w)
+        source = self._data_source(X, sample_weight, reset=True, ensure_min_samples=2)
+        self._check_fit_source(source)
+        self._fit(source)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -394,40 +478,45 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         >>> np.bincount(labels)
         array([100, 100])
         """
-        X, w = self._validate_fit_data(X, sample_weight)
-        self._fit(X, w)
-        return self._weighted_log_prob(X).argmax(axis=1)
+        source = self._data_source(X, sample_weight, reset=True, ensure_min_samples=2)
+        self._check_fit_source(source)
+        self._fit(source)
+        return self._per_row(source, "predict")
 
-    def _make_updates(self, X, sample_weight, cov):
+    def _make_updates(self, source, cov):
         """The updater for ``method`` (and MAP EM when a prior parameter is set)."""
-        eps = float(np.finfo(X.dtype).eps)
+        eps = float(np.finfo(source.dtype).eps)
         reg_covar = float(self.reg_covar)
         if self.method == "variational":
-            return VariationalUpdates(cov, reg_covar, eps, resolve_priors(self, X, sample_weight, cov))
-        priors = resolve_priors(self, X, sample_weight, cov) if any_prior_set(self) else None
-        return EMUpdates(cov, reg_covar, eps, priors)
+            priors = resolve_priors(self, source.n_features, source.moments, cov)
+            return VariationalUpdates(cov, reg_covar, eps, priors)
+        if not any_prior_set(self):
+            return EMUpdates(cov, reg_covar, eps, None)
+        return EMUpdates(cov, reg_covar, eps,
+                         resolve_priors(self, source.n_features, source.moments, cov))
 
-    def _fit(self, X, sample_weight):
-        """Choose the updater and the source, run the fit loop, set the attributes."""
-        cov, inits = self._check_parameters(X.shape[1])
-        updates = self._make_updates(X, sample_weight, cov)
+    def _fit(self, source):
+        """Choose the updater, run the fit loop over ``source``, set the attributes."""
+        n_features = source.n_features
+        cov, inits = self._check_parameters(n_features)
+        updates = self._make_updates(source, cov)
         do_init = not (self.warm_start and hasattr(self, "converged_"))
         random_state = check_random_state(self.random_state)
-        source = InMemorySource(X, sample_weight, _kernel.effective_n_threads())
+        stats_shape = cov.stats_shape(self.n_components, n_features)
+        init_sample = InitSample(source, self.init_max_samples, random_state)
 
         def start(init):
             if not do_init:
                 return updates.from_attributes(self), self.lower_bound_
-            params = self._initial_params(X, sample_weight, random_state, updates, inits,
-                                          source.n_threads)
+            params = self._initial_params(source, init_sample, random_state, updates, inits,
+                                          stats_shape)
             return params, -np.inf
 
         reporter = (VerboseReporter(self.verbose, self.verbose_interval) if self.verbose
                     else SilentReporter())
         result = fit_restarts(
             source, updates, start, n_init=self.n_init if do_init else 1,
-            max_iter=self.max_iter, tol=self.tol,
-            stats_shape=cov.stats_shape(self.n_components, X.shape[1]), reporter=reporter,
+            max_iter=self.max_iter, tol=self.tol, stats_shape=stats_shape, reporter=reporter,
         )
         if not result.converged and self.max_iter > 0:
             warnings.warn(
@@ -435,28 +524,36 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 "parameters, or increase max_iter, tol, or check for degenerate data.",
                 ConvergenceWarning,
             )
-        for name, value in updates.to_attributes(result.params, X.dtype).items():
-            setattr(self, name, value)
-        self._set_prior_attributes(updates)
-        self._updates = updates
+        self._set_fitted(updates, result.params, source.dtype)
         self.converged_ = result.converged
         self.n_iter_ = result.n_iter
         self.lower_bound_ = result.lower_bound
         self.lower_bounds_ = result.lower_bounds
         self.restarts_ = result.restarts
+        for name in ("_online", "n_samples_seen_"):  # fit starts over
+            if hasattr(self, name):
+                delattr(self, name)
         return self
 
-    def _initial_params(self, X, sample_weight, random_state, updates, inits, n_threads):
+    def _set_fitted(self, updates, params, dtype):
+        for name, value in updates.to_attributes(params, dtype).items():
+            setattr(self, name, value)
+        self._set_prior_attributes(updates)
+        self._updates = updates
+
+    def _initial_params(self, source, init_sample, random_state, updates, inits, stats_shape):
         """Parameters from ``init_params`` responsibilities, overridden by ``*_init``.
 
-        Without ``*_init`` the updater's own M-step turns the initial responsibilities
-        into parameters (as scikit-learn does for both of its estimators).  With them,
-        EM starts from the given values; variational Bayes starts from the posterior
-        one pass over the data at those values implies.
+        The responsibilities are drawn on ``init_sample()`` (every row, or a subsample
+        of ``init_max_samples``).  Without ``*_init`` the updater's own M-step turns
+        them into parameters (as scikit-learn does for both of its estimators).  With
+        them, EM starts from the given values; variational Bayes starts from the
+        posterior one pass over all the data at those values implies.
         """
         cov = updates.covariance
         k = self.n_components
         if len(inits) < 3:
+            X, sample_weight = init_sample()
             resp = initial_responsibilities(X, sample_weight, k, self.init_params, random_state)
             stats = stats_from_responsibilities(X, sample_weight, resp, cov)
             if not inits:
@@ -474,11 +571,96 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         if not isinstance(updates, VariationalUpdates):
             return start
         em = EMUpdates(cov, updates.reg_covar, updates.eps)
-        _, nk, s1, s2 = _kernel.accumulate_stats(
-            X, sample_weight, em.kernel_inputs(start, X.dtype),
-            cov.stats_shape(k, X.shape[1]), n_threads,
-        )
+        _, nk, s1, s2 = source.statistics(em.kernel_inputs(start, source.dtype), stats_shape)
         return updates.params_from_stats(start.means, nk, s1, s2)
+
+    # ------------------------------------------------------------- streaming
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X: ArrayLike, y: None = None,
+                    sample_weight: ArrayLike | None = None) -> Self:
+        """Update the model with one mini-batch: stepwise EM or stochastic VB.
+
+        The first call (on an unfitted estimator) initialises from its batch with
+        ``init_params`` and the ``*_init`` arguments; on an estimator fitted by
+        :meth:`fit`, the first call continues from the fitted model.  Every call then
+        makes one pass over the batch at the current parameters and moves the
+        running expected sufficient statistics towards the batch's by
+        ``rho_t = (t + learning_offset) ** -learning_decay``, t = 1, 2, ... after the
+        first batch: stepwise EM (Cappe & Moulines 2009) for ``method='em'``,
+        stochastic variational inference (Hoffman et al. 2013) on the global
+        variational parameters for ``method='variational'``, with the data-set size
+        taken as the weight seen so far.  See :mod:`gaussmix._fit._online`.
+
+        The batch may be anything :meth:`fit` accepts (an out-of-core or Dask array
+        too).  Prior defaults that depend on the data (``mean_prior``,
+        ``covariance_prior``) come from the first batch.  ``fit`` afterwards starts
+        over.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            One mini-batch.  The first needs at least ``n_components`` rows.
+        y : None
+            Not used, present for API consistency.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the batch's rows.
+
+        Returns
+        -------
+        GaussianMixture
+            The updated estimator; ``n_samples_seen_`` counts the rows seen,
+            ``n_iter_`` the steps taken, and ``lower_bound_`` is the objective of
+            the last batch before its step (``converged_`` stays False: a stream has
+            no convergence test).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from gaussmix import GaussianMixture
+        >>> rng = np.random.default_rng(0)
+        >>> X = np.r_[rng.normal(-3, 1, (5000, 2)), rng.normal(3, 1, (5000, 2))]
+        >>> rng.shuffle(X)
+        >>> gm = GaussianMixture(n_components=2, random_state=0)
+        >>> for batch in np.array_split(X, 50):
+        ...     gm = gm.partial_fit(batch)
+        >>> gm.n_samples_seen_
+        10000
+        >>> np.sort(gm.means_[:, 0]).round()
+        array([-3.,  3.])
+        """
+        online = getattr(self, "_online", None)
+        first = online is None and not hasattr(self, "converged_")
+        source = self._data_source(X, sample_weight, reset=first)
+        if first:
+            self._check_fit_source(source)
+            cov, inits = self._check_parameters(source.n_features)
+            updates = self._make_updates(source, cov)
+            init_sample = InitSample(source, self.init_max_samples,
+                                      check_random_state(self.random_state))
+            stats_shape = cov.stats_shape(self.n_components, source.n_features)
+            with source.session():
+                params = self._initial_params(source, init_sample, init_sample.random_state,
+                                              updates, inits, stats_shape)
+            online = OnlineState(params, None, 0, 0.0)
+        else:
+            updates = self._updates
+            if online is None:  # continue from a model fitted by fit()
+                online = OnlineState(updates.from_attributes(self), None, 0, 0.0)
+        stats_shape = updates.covariance.stats_shape(self.n_components, source.n_features)
+        online, objective = partial_fit_step(online, source, updates, stats_shape,
+                                             self.learning_offset, self.learning_decay)
+        self._set_fitted(updates, online.params, source.dtype)
+        self._online = online
+        self.n_samples_seen_ = getattr(self, "n_samples_seen_", 0) + source.n_samples
+        self.n_iter_ = online.n_steps
+        self.converged_ = False
+        self.lower_bound_ = objective
+        self.lower_bounds_ = [*getattr(self, "lower_bounds_", []), objective] if not first \
+            else [objective]
+        self.restarts_ = [Restart(objective, np.asarray(self.lower_bounds_), False,
+                                  online.n_steps, updates.to_attributes(online.params,
+                                                                        source.dtype))]
+        return self
 
     def _set_prior_attributes(self, updates):
         """scikit-learn's ``*_prior_`` attributes, for the methods that use priors."""
@@ -516,13 +698,23 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         with _kernel.single_threaded_blas():
             return _kernel.weighted_log_prob(X, inputs, _kernel.effective_n_threads())
 
-    def _weighted_log_prob(self, X):
-        """log p(x_n, z_n = k) (EM) or log rho_nk (variational), (n_samples, n_components)."""
+    def _row_output(self, source, kind):
+        """The per-row output ``kind`` at the fitted parameters, for ``source``'s dtype."""
         updates = self._updates
-        params = updates.from_attributes(self)
-        return self._run_log_prob(X, updates.kernel_inputs(params, X.dtype))
+        inputs = updates.kernel_inputs(updates.from_attributes(self), source.dtype)
+        return RowOutput(inputs, kind, source.n_threads)
 
-    def score_samples(self, X: ArrayLike) -> np.ndarray:
+    def _per_row(self, source, kind, out=None):
+        """``kind`` for every row of ``source``, block by block (lazily for Dask)."""
+        rows = self._row_output(source, kind)
+        tail_shape, dtype = rows.output_spec(source.dtype)
+        return source.map_rows(rows, tail_shape, dtype, out)
+
+    def _predict_source(self, X):
+        check_is_fitted(self)
+        return self._data_source(X, reset=False)
+
+    def score_samples(self, X: ArrayLike, *, out=None) -> np.ndarray:
         """Log-density of the model at each sample.
 
         For ``method='variational'`` this is scikit-learn's plug-in surrogate; see
@@ -531,13 +723,17 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Samples.
+            Samples: in memory, out of core (read in blocks of ``working_memory``
+            MiB) or a Dask array.
+        out : array of shape (n_samples,), default=None
+            Where to write the result (an ndarray, ``np.memmap``, HDF5 or Zarr
+            array), block by block.
 
         Returns
         -------
         ndarray of shape (n_samples,)
             Log-densities, in the dtype of ``X`` (float32 or float64; accumulated in
-            float64).
+            float64); ``out`` when given; a lazy Dask array when X is one.
 
         Examples
         --------
@@ -549,8 +745,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         >>> gm.score_samples(X[:3]).shape
         (3,)
         """
-        X = self._validate_predict_data(X)
-        return logsumexp(self._weighted_log_prob(X), axis=1).astype(X.dtype, copy=False)
+        return self._per_row(self._predict_source(X), "score_samples", out)
 
     def score(self, X: ArrayLike, y: None = None, sample_weight: ArrayLike | None = None) -> float:
         """Average log-likelihood of the samples (weighted by ``sample_weight``).
@@ -558,7 +753,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Samples.
+            Samples (in memory, out of core or Dask).
         y : None
             Not used, present for API consistency.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -579,9 +774,13 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         >>> bool(np.isclose(gm.score(X), gm.score_samples(X).mean()))
         True
         """
+        check_is_fitted(self)
+        source = self._data_source(X, sample_weight, reset=False)
+        if not isinstance(source, InMemorySource):  # a sum over blocks, never all rows
+            return source.weighted_mean(self._row_output(source, "score_samples"))
         # The mean of score_samples as it returns them (X's dtype), as in scikit-learn.
-        log_density = self.score_samples(X)
-        w = check_sample_weight(sample_weight, log_density.shape[0])
+        log_density = self._per_row(source, "score_samples")
+        w = source.sample_weight
         if w is None:
             mean = log_density.mean()
         else:
@@ -589,18 +788,20 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             mean = np.average(log_density[keep], weights=w[keep])
         return float(mean)  # a Python float, as scikit-learn returns
 
-    def predict(self, X: ArrayLike) -> np.ndarray:
+    def predict(self, X: ArrayLike, *, out=None) -> np.ndarray:
         """Most probable component of each sample.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Samples.
+            Samples: in memory, out of core (read in blocks) or a Dask array.
+        out : array of shape (n_samples,), default=None
+            Where to write the labels, block by block.
 
         Returns
         -------
         ndarray of shape (n_samples,)
-            Component labels.
+            Component labels; ``out`` when given; a lazy Dask array when X is one.
 
         Examples
         --------
@@ -612,21 +813,23 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         >>> gm.predict(X[:3]).shape
         (3,)
         """
-        X = self._validate_predict_data(X)
-        return self._weighted_log_prob(X).argmax(axis=1)
+        return self._per_row(self._predict_source(X), "predict", out)
 
-    def predict_proba(self, X: ArrayLike) -> np.ndarray:
+    def predict_proba(self, X: ArrayLike, *, out=None) -> np.ndarray:
         """Posterior probability of each component for each sample.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Samples.
+            Samples: in memory, out of core (read in blocks) or a Dask array.
+        out : array of shape (n_samples, n_components), default=None
+            Where to write the probabilities, block by block.
 
         Returns
         -------
         ndarray of shape (n_samples, n_components)
-            Responsibilities (rows sum to one), in the dtype of ``X``.
+            Responsibilities (rows sum to one), in the dtype of ``X``; ``out`` when
+            given; a lazy Dask array when X is one.
 
         Examples
         --------
@@ -638,10 +841,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         >>> gm.predict_proba(X[:2]).sum(axis=1)
         array([1., 1.])
         """
-        X = self._validate_predict_data(X)
-        log_prob = self._weighted_log_prob(X)
-        resp = np.exp(log_prob - logsumexp(log_prob, axis=1, keepdims=True))
-        return resp.astype(X.dtype, copy=False)
+        return self._per_row(self._predict_source(X), "predict_proba", out)
 
     def sample(self, n_samples: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """Draw samples from the fitted mixture.

@@ -59,28 +59,18 @@ def any_prior_set(estimator):
     return any(getattr(estimator, name) is not None for name in PRIOR_PARAMETERS)
 
 
-def _weighted_moments(X, sample_weight):
-    """Mean and unbiased (frequency-weighted) covariance of the data, in float64."""
-    X = np.asarray(X, dtype=np.float64)
-    w = np.ones(X.shape[0]) if sample_weight is None else sample_weight
-    total = w.sum()
-    mean = w @ X / total
-    centred = X - mean
-    cov = (centred * w[:, np.newaxis]).T @ centred / max(total - 1.0, 1.0)
-    return mean, np.atleast_2d(cov)
-
-
-def resolve_priors(estimator, X, sample_weight, covariance):
+def resolve_priors(estimator, n_features, data_moments, covariance):
     """Validate the prior parameters of ``estimator`` and fill scikit-learn's defaults.
 
     Defaults: weight concentration 1 / n_components, mean precision 1, mean the data
     mean, degrees of freedom n_features, covariance the data covariance (its diagonal
     for 'diag', the average variance for 'spherical').  With ``sample_weight`` the data
-    moments are weighted (integer weights act as repeated rows).  Types and ranges were
+    moments are weighted (integer weights act as repeated rows); ``data_moments()``
+    returns them (mean, covariance), and is only called when a default needs them, so
+    an out-of-core source reads its data only then.  Types and ranges were
     checked by the estimator's ``_parameter_constraints``; the data-dependent checks
     here raise scikit-learn's messages.
     """
-    n_features = X.shape[1]
     k = estimator.n_components
     weight_type = estimator.weight_concentration_prior_type
     gamma = estimator.weight_concentration_prior
@@ -97,7 +87,7 @@ def resolve_priors(estimator, X, sample_weight, covariance):
         )
     data_mean, data_cov = None, None
     if estimator.mean_prior is None or estimator.covariance_prior is None:
-        data_mean, data_cov = _weighted_moments(X, sample_weight)
+        data_mean, data_cov = data_moments()
     if estimator.mean_prior is None:
         mean = data_mean
     else:
