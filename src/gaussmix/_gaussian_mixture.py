@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import pathlib
 import warnings
@@ -57,6 +58,23 @@ if TYPE_CHECKING:
     from ._diagnose import DiagnosticReport
 
 METHODS = ("em", "variational")
+
+
+def _restore_on_failure(method):
+    """Run a fitting method as a transaction: if it raises (KeyboardInterrupt too), the
+    estimator is left exactly as it was: unfitted, or with its previous model."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        state = dict(self.__dict__)
+        try:
+            return method(self, *args, **kwargs)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(state)
+            raise
+
+    return wrapper
 
 
 class GaussianMixture(DensityMixin, BaseEstimator):
@@ -408,6 +426,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fitting
     @_fit_context(prefer_skip_nested_validation=True)
+    @_restore_on_failure
     def fit(self, X: ArrayLike, y: None = None, sample_weight: ArrayLike | None = None) -> Self:
         """Estimate the model parameters from X.
 
@@ -448,6 +467,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @_restore_on_failure
     def fit_predict(self, X: ArrayLike, y: None = None,
                     sample_weight: ArrayLike | None = None) -> np.ndarray:
         """Fit the model and return the most probable component of each sample.
@@ -576,6 +596,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     # ------------------------------------------------------------- streaming
     @_fit_context(prefer_skip_nested_validation=True)
+    @_restore_on_failure
     def partial_fit(self, X: ArrayLike, y: None = None,
                     sample_weight: ArrayLike | None = None) -> Self:
         """Update the model with one mini-batch: stepwise EM or stochastic VB.

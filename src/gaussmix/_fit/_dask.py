@@ -178,11 +178,13 @@ class DaskSource:
         ``rows`` (a picklable callable holding the kernel inputs) enters the graph once.
         """
         params = dask.delayed(rows, pure=True)
+        meta = np.empty((0,) * (1 + len(tail_shape)), dtype=dtype)  # no trial call
         if tail_shape:
-            result = self.X.map_blocks(_apply_rows, params, dtype=dtype,
+            result = self.X.map_blocks(_apply_rows, params, dtype=dtype, meta=meta,
                                        chunks=(self.X.chunks[0], tail_shape))
         else:
-            result = self.X.map_blocks(_apply_rows, params, dtype=dtype, drop_axis=1)
+            result = self.X.map_blocks(_apply_rows, params, dtype=dtype, meta=meta,
+                                       drop_axis=1)
         if out is None:
             return result
         if tuple(out.shape) != tuple(result.shape):
