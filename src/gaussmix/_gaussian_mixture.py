@@ -650,23 +650,13 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         array([-3.,  3.])
         """
         online = getattr(self, "_online", None)
-        first = online is None and not hasattr(self, "converged_")
-        source = self._data_source(X, sample_weight, reset=first)
-        if first:
-            self._check_fit_source(source)
-            cov, inits = self._check_parameters(source.n_features)
-            updates = self._make_updates(source, cov)
-            init_sample = InitSample(source, self.init_max_samples,
-                                      check_random_state(self.random_state))
-            stats_shape = cov.stats_shape(self.n_components, source.n_features)
-            with source.session():
-                params = self._initial_params(source, init_sample, init_sample.random_state,
-                                              updates, inits, stats_shape)
-            online = OnlineState(params, None, 0, 0.0)
+        fitted = online is not None or hasattr(self, "converged_")
+        source = self._data_source(X, sample_weight, reset=not fitted)
+        if online is None:
+            updates, online = self._start_stream(source, fitted)
+            history = []
         else:
-            updates = self._updates
-            if online is None:  # continue from a model fitted by fit()
-                online = OnlineState(updates.from_attributes(self), None, 0, 0.0)
+            updates, history = self._updates, self.lower_bounds_
         stats_shape = updates.covariance.stats_shape(self.n_components, source.n_features)
         online, objective = partial_fit_step(online, source, updates, stats_shape,
                                              self.learning_offset, self.learning_decay)
@@ -676,12 +666,28 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.n_iter_ = online.n_steps
         self.converged_ = False
         self.lower_bound_ = objective
-        self.lower_bounds_ = [*getattr(self, "lower_bounds_", []), objective] if not first \
-            else [objective]
+        self.lower_bounds_ = [*history, objective]
         self.restarts_ = [Restart(objective, np.asarray(self.lower_bounds_), False,
-                                  online.n_steps, updates.to_attributes(online.params,
-                                                                        source.dtype))]
+                                  online.n_steps,
+                                  updates.to_attributes(online.params, source.dtype))]
         return self
+
+    def _start_stream(self, source, fitted):
+        """The updater and first state of a stream: from the fitted model, or from an
+        initialisation on the first batch."""
+        if fitted:
+            updates = self._updates
+            return updates, OnlineState(updates.from_attributes(self), None, 0, 0.0)
+        self._check_fit_source(source)
+        cov, inits = self._check_parameters(source.n_features)
+        updates = self._make_updates(source, cov)
+        random_state = check_random_state(self.random_state)
+        init_sample = InitSample(source, self.init_max_samples, random_state)
+        stats_shape = cov.stats_shape(self.n_components, source.n_features)
+        with source.session():
+            params = self._initial_params(source, init_sample, random_state, updates, inits,
+                                          stats_shape)
+        return updates, OnlineState(params, None, 0, 0.0)
 
     def _set_prior_attributes(self, updates):
         """scikit-learn's ``*_prior_`` attributes, for the methods that use priors."""
