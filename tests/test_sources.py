@@ -338,3 +338,30 @@ def test_import_does_not_load_optional_extras():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)
     assert result.stdout.strip() == ""
+
+
+class _RecordingArray:
+    """An array-like (shape, dtype, row slicing) that records which thread reads it."""
+
+    def __init__(self, X):
+        self._X = X
+        self.shape, self.dtype = X.shape, X.dtype
+        self.readers = []
+
+    def __getitem__(self, rows):
+        import threading
+
+        self.readers.append(threading.current_thread().name)
+        return self._X[rows]
+
+
+def test_blocks_are_read_ahead_in_a_reader_thread():
+    """Any array-like works, and the pass reads it from the read-ahead thread."""
+    X, _ = _data()
+    recording = _RecordingArray(X)
+    gm = _model("em", "full", X).fit(recording)
+    expected = _model("em", "full", X).fit(X)
+    np.testing.assert_allclose(gm.means_, expected.means_, rtol=RTOL)
+    n_blocks = -(-X.shape[0] // 256)
+    assert len(recording.readers) >= gm.n_iter_ * n_blocks
+    assert all(name.startswith("gaussmix-read") for name in recording.readers)
