@@ -228,7 +228,7 @@ def test_plot_png(vb_fit, tmp_path):
 
 
 def test_plot_without_matplotlib(vb_fit, tmp_path, monkeypatch):
-    import gaussmix._plotting as plotting
+    import gaussmix.diagnostics._plotting as plotting
 
     real = plotting.importlib.util.find_spec
     monkeypatch.setattr(plotting.importlib.util, "find_spec",

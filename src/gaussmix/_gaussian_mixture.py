@@ -55,7 +55,7 @@ from ._validation import (
 if TYPE_CHECKING:
     import xarray
 
-    from ._diagnose import DiagnosticReport
+    from .diagnostics._report import DiagnosticReport
 
 METHODS = ("em", "variational")
 
@@ -1079,7 +1079,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         ``point_estimates`` (EM: each restart's aligned estimate); with X also
         ``observed_data``, ``log_likelihood`` and, for variational fits,
         ``sample_stats`` (log_p, log_q for the approximate-posterior LOO).  See
-        :mod:`gaussmix._arviz` for the layout.
+        :mod:`gaussmix.diagnostics._arviz` for the layout.
 
         Parameters
         ----------
@@ -1108,7 +1108,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         >>> "optimization_trace" in dt.children and "posterior" in dt.children
         True
         """
-        from ._arviz import to_datatree
+        from .diagnostics._arviz import to_datatree
 
         return to_datatree(self, X, sample_weight=sample_weight, n_draws=n_draws,
                            max_obs=max_obs, random_state=random_state)
@@ -1138,7 +1138,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         >>> type(report).__name__
         'DiagnosticReport'
         """
-        from ._diagnose import diagnose
+        from .diagnostics._report import diagnose
 
         return diagnose(self, X, **kwargs)
 
@@ -1167,7 +1167,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         >>> gm.plot_diagnostics("fit.png").name
         'fit.png'
         """
-        from ._plotting import plot_diagnostics
+        from .diagnostics._plotting import plot_diagnostics
 
         return plot_diagnostics(self, path, **kwargs)
 

@@ -1,7 +1,7 @@
 """A plain-language convergence report for a fitted :class:`~gaussmix.GaussianMixture`.
 
 :func:`diagnose` reads the restarts kept by ``fit`` (``restarts_``) and the ArviZ
-DataTree of :func:`gaussmix._arviz.to_datatree`, and answers:
+DataTree of :func:`gaussmix.diagnostics._arviz.to_datatree`, and answers:
 
 * did every restart converge within ``max_iter``?
 * did the objective ever decrease (EM and variational updates never decrease it, so a
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     import numpy.typing as npt
     import xarray as xr
 
-    from ._gaussian_mixture import GaussianMixture
+    from .._gaussian_mixture import GaussianMixture
 
 RHAT_MAX = 1.01
 RHAT_SEVERE = 1.1

@@ -3,7 +3,7 @@
 The draws in a gaussmix DataTree come from the variational posteriors q of the
 restarts, not from the posterior p.  :func:`loo` therefore uses
 :func:`arviz_stats.loo_approximate_posterior`, which reweights the draws by
-p / q (``sample_stats.log_p`` and ``log_q``, see :mod:`gaussmix._arviz`) before
+p / q (``sample_stats.log_p`` and ``log_q``, see :mod:`gaussmix.diagnostics._arviz`) before
 Pareto-smoothed importance sampling.  :func:`compare_models` converts every model
 with the same seed (hence the same subsample of X when X is larger than ``max_obs``),
 computes :func:`loo` for each and ranks them with :func:`arviz_stats.compare`.
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     import xarray as xr
     from arviz_stats import ELPDData
 
-    from ._gaussian_mixture import GaussianMixture
+    from .._gaussian_mixture import GaussianMixture
 
 
 def loo(dt: xr.DataTree, pointwise: bool = True) -> ELPDData:

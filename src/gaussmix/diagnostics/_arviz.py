@@ -47,11 +47,11 @@ import numpy as np
 from scipy.special import logsumexp
 from sklearn.utils.validation import check_is_fitted
 
-from . import _kernel
+from .. import _kernel
 from ._align import align_restarts, feature_scale
-from ._covariance import COVARIANCE_TYPES
+from .._covariance import COVARIANCE_TYPES
 from ._posterior import LOG_2PI, VariationalPosterior, component_family
-from ._validation import check_sample_weight, check_scalar
+from .._validation import check_sample_weight, check_scalar
 
 # xarray and arviz_base are imported where used, so that ``import gaussmix`` stays light.
 
@@ -143,7 +143,7 @@ def _library_attrs(model, extra=None, sample_dims=None):
     attrs = make_attrs(attrs=extra, inference_library=sys.modules["gaussmix"],
                        sample_dims=sample_dims)
     if "inference_library_version" not in attrs:
-        from ._version import __version__
+        from .._version import __version__
         attrs["inference_library_version"] = __version__
     return attrs
 
@@ -290,7 +290,7 @@ def draw_log_likelihood(cov, X, log_weights, means, precisions, sample_weight=No
     log_weights : ndarray of shape (S, k)
     means : ndarray of shape (S, k, d)
     precisions : ndarray
-        Canonical precisions per draw (see :class:`gaussmix._posterior.Draws`).
+        Canonical precisions per draw (see :class:`gaussmix.diagnostics._posterior.Draws`).
     sample_weight : ndarray of shape (n,), default=None
         Only for ``pointwise=False``.
     pointwise : bool, default=True

@@ -28,7 +28,7 @@ True
 """
 
 from ._compare import compare_models, loo
-from ._diagnose import DiagnosticReport, RestartDiagnostics, diagnose
+from ._report import DiagnosticReport, RestartDiagnostics, diagnose
 from ._plotting import plot_diagnostics
 
 __all__ = [

@@ -26,7 +26,7 @@ from ._arviz import POINT_GROUP, TRACE_GROUP, objective_name, to_datatree
 if TYPE_CHECKING:
     import os
 
-    from ._gaussian_mixture import GaussianMixture
+    from .._gaussian_mixture import GaussianMixture
 
 _INSTALL_HINT = ("plot_diagnostics needs matplotlib, an optional dependency of gaussmix: "
                  "pip install gaussmix[plot]")
