@@ -48,7 +48,7 @@ from scipy.special import logsumexp
 from sklearn.utils.validation import check_is_fitted
 
 from .. import _kernel
-from ._align import align_restarts, feature_scale
+from ._align import align_restarts
 from .._covariance import COVARIANCE_TYPES
 from ._posterior import LOG_2PI, VariationalPosterior, component_family
 from .._validation import check_sample_weight, check_scalar
@@ -86,14 +86,19 @@ def objective_name(model):
     return "mean log-likelihood per sample"
 
 
+def restart_alignment(model):
+    """Every restart aligned with the kept one: orders (n_restarts, k) and distances.
+
+    Components are matched on weights, means and covariances; the distance is the
+    mixture distance of :mod:`gaussmix.diagnostics._align`.
+    """
+    return align_restarts([r.params for r in model.restarts_], best_restart(model),
+                          model.covariance_type)
+
+
 def restart_orders(model):
     """Alignment of every restart's components with the best restart, (n_restarts, k)."""
-    cov = model._updates.covariance
-    best = best_restart(model)
-    params = model.restarts_[best].params
-    means = np.asarray(params["means_"], dtype=np.float64)
-    scale = feature_scale(params["weights_"], means, component_variances(cov, params, means))
-    return align_restarts([r.params["means_"] for r in model.restarts_], best, scale)
+    return restart_alignment(model)[0]
 
 
 def component_variances(cov, params, means):
