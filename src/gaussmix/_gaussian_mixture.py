@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import os
-import pathlib
 import warnings
 from numbers import Integral, Real
 from typing import TYPE_CHECKING, Self
@@ -53,6 +52,7 @@ from ._validation import (
 )
 
 if TYPE_CHECKING:
+    import matplotlib.figure
     import xarray
 
     from .diagnostics._report import DiagnosticReport
@@ -550,6 +550,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.lower_bound_ = result.lower_bound
         self.lower_bounds_ = result.lower_bounds
         self.restarts_ = result.restarts
+        self._fit_weight = source.total_weight   # scales per-sample objectives to nats
         for name in ("_online", "n_samples_seen_"):  # fit starts over
             if hasattr(self, name):
                 delattr(self, name)
@@ -662,6 +663,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                                              self.learning_offset, self.learning_decay)
         self._set_fitted(updates, online.params, source.dtype)
         self._online = online
+        self._fit_weight = online.weight_seen
         self.n_samples_seen_ = getattr(self, "n_samples_seen_", 0) + source.n_samples
         self.n_iter_ = online.n_steps
         self.converged_ = False
@@ -1069,17 +1071,20 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     # ----------------------------------------------------------- diagnostics
     def to_arviz(self, X: ArrayLike | None = None, *, sample_weight: ArrayLike | None = None,
-                 n_draws: int = 200, max_obs: int = 2000,
+                 n_draws: int = 500, max_obs: int = 2000, n_bootstrap: int = 100,
                  random_state: int | np.random.Generator | np.random.RandomState | None = None,
-                 ) -> "xarray.DataTree":
-        """The fit as an ArviZ :class:`xarray.DataTree`, every restart a chain.
+                 progress: bool = False) -> "xarray.DataTree":
+        """The fitted model as an ArviZ :class:`xarray.DataTree`.
 
-        Groups: ``optimization_trace`` (objective per iteration, convergence);
-        ``posterior`` (variational: aligned draws of weights, means, precisions) or
-        ``point_estimates`` (EM: each restart's aligned estimate); with X also
-        ``observed_data``, ``log_likelihood`` and, for variational fits,
-        ``sample_stats`` (log_p, log_q for the approximate-posterior LOO).  See
-        :mod:`gaussmix.diagnostics._arviz` for the layout.
+        ``posterior`` (variational) holds draws from the kept fit's variational
+        posterior only, so ``arviz_stats.summary(dt)`` describes the model whose
+        ``weights_``, ``means_`` and ``covariances_`` the estimator holds; ``prior``
+        the prior's.  With X also ``observed_data``, ``log_likelihood``,
+        ``posterior_predictive`` and ``sample_stats`` (``lp``, ``log_q`` and the
+        Pareto-smoothed ``log_weight`` of p / q, with its k-hat) for variational
+        fits, and for EM fits a ``bootstrap`` group of aligned replicates.  Always:
+        ``restarts`` (every restart aligned with the kept fit, its gap and distance to
+        it) and ``optimization_trace``.  See :mod:`gaussmix.diagnostics._arviz`.
 
         Parameters
         ----------
@@ -1087,31 +1092,40 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             The training data; without it the data groups are omitted.
         sample_weight : array-like of shape (n_samples,), default=None
             The weights given to ``fit``, if any.
-        n_draws : int, default=200
-            Draws per restart from the variational posterior.
+        n_draws : int, default=500
+            Draws from the variational posterior (and the prior).
         max_obs : int, default=2000
             Rows of X kept for the pointwise log-likelihood (seeded subsample).
+        n_bootstrap : int, default=100
+            EM fits with X: bootstrap replicates, each a warm-started refit (0 for
+            none).
         random_state : int, Generator, RandomState or None, default=None
-            Seed of the draws and of the subsample.
+            Seed of the draws, the subsample and the bootstrap.
+        progress : bool, default=False
+            Show a progress bar for the bootstrap (needs tqdm).
 
         Returns
         -------
         xarray.DataTree
-            The groups above, for ArviZ's functions (``arviz.summary``, ...).
+            The groups above, for ArviZ's functions (``arviz_stats.summary``, ...).
 
         Examples
         --------
         >>> from gaussmix import GaussianMixture, load_faithful
         >>> X, _ = load_faithful()
         >>> gm = GaussianMixture(2, method="variational", n_init=2, random_state=0).fit(X)
-        >>> dt = gm.to_arviz(X, n_draws=20, random_state=0)
-        >>> "optimization_trace" in dt.children and "posterior" in dt.children
+        >>> dt = gm.to_arviz(X, random_state=0)
+        >>> sorted(dt.children)[:4]
+        ['log_likelihood', 'observed_data', 'optimization_trace', 'posterior']
+        >>> means = dt.posterior["means"].mean(("chain", "draw")).values
+        >>> bool(abs(means - gm.means_).max() < 0.2)    # the kept fit, within MC error
         True
         """
         from .diagnostics._arviz import to_datatree
 
         return to_datatree(self, X, sample_weight=sample_weight, n_draws=n_draws,
-                           max_obs=max_obs, random_state=random_state)
+                           max_obs=max_obs, n_bootstrap=n_bootstrap,
+                           random_state=random_state, progress=progress)
 
     def diagnose(self, X: ArrayLike | None = None, **kwargs) -> "DiagnosticReport":
         """Plain-language convergence report (see :func:`gaussmix.diagnostics.diagnose`).
@@ -1119,53 +1133,54 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features), default=None
-            The training data; enables the PSIS-LOO check of variational fits.
+            The training data; enables the approximation and PSIS-LOO checks of
+            variational fits.
         **kwargs
             ``sample_weight``, ``n_draws``, ``max_obs``, ``random_state``,
-            ``spread_tol``, ``decrease_rtol``.
+            ``decrease_rtol``.
 
         Returns
         -------
         gaussmix.diagnostics.DiagnosticReport
-            The report; ``print`` it to read it.
+            The report; ``print`` it to read it (a notebook shows it as HTML).
 
         Examples
         --------
         >>> from gaussmix import GaussianMixture, load_faithful
         >>> X, _ = load_faithful()
         >>> gm = GaussianMixture(2, n_init=3, random_state=0).fit(X)
-        >>> report = gm.diagnose()
-        >>> type(report).__name__
-        'DiagnosticReport'
+        >>> gm.diagnose().restart_summary()
+        '3 of 3 restarts reached the best optimum'
         """
         from .diagnostics._report import diagnose
 
         return diagnose(self, X, **kwargs)
 
-    def plot_diagnostics(self, path: str | os.PathLike, **kwargs) -> pathlib.Path:
-        """Write objective traces and weights per restart to a PNG (needs matplotlib).
+    def plot_diagnostics(self, path: str | os.PathLike | None = None,
+                         **kwargs) -> "matplotlib.figure.Figure":
+        """A figure of the restarts: objective traces, gaps, aligned weights.
 
-        See :func:`gaussmix.diagnostics.plot_diagnostics`.
+        See :func:`gaussmix.diagnostics.plot_diagnostics` (needs matplotlib).
 
         Parameters
         ----------
-        path : str or path-like
-            The PNG file to write.
+        path : str or path-like, default=None
+            Also save the figure there (format from the suffix).
         **kwargs
-            ``n_draws``, ``random_state``.
+            ``n_draws``, ``random_state``, ``figsize``.
 
         Returns
         -------
-        pathlib.Path
-            The file written.
+        matplotlib.figure.Figure
+            The figure.
 
         Examples
         --------
         >>> from gaussmix import GaussianMixture, load_faithful
         >>> X, _ = load_faithful()
         >>> gm = GaussianMixture(2, n_init=2, random_state=0).fit(X)
-        >>> gm.plot_diagnostics("fit.png").name
-        'fit.png'
+        >>> len(gm.plot_diagnostics().axes)
+        3
         """
         from .diagnostics._plotting import plot_diagnostics
 

@@ -1,44 +1,52 @@
 """Conversion of a fitted :class:`~gaussmix.GaussianMixture` to an ArviZ DataTree.
 
-Every restart (``n_init``) becomes a *chain*.  The groups of the returned
-:class:`xarray.DataTree`:
+The ``posterior`` group describes the model the estimator keeps and nothing else:
+the draws come from the kept restart's variational posterior q.  Restarts, the
+optimisation trace, bootstrap replicates and predictive draws live in their own
+groups.  The groups of the returned :class:`xarray.DataTree`:
 
-``optimization_trace`` (always; dims ``chain``, ``iteration``)
-    ``objective``: the objective after every iteration (EM: mean log-likelihood per
-    sample, or mean log-posterior for MAP EM; variational: the total ELBO), padded
-    with NaN after a restart stopped; ``final_objective``, ``converged``, ``n_iter``
-    per chain; ``component_order`` (chain, component): the restart's own label of
-    each aligned component.  Attributes give the objective's name, the best chain and
-    the spread of the final objectives.
-``posterior`` (``method='variational'``; dims chain, draw, component, feature, feature_bis)
-    ``n_draws`` draws from each restart's variational posterior: ``weights``,
-    ``means`` and ``precisions`` (shaped by ``covariance_type``: (component, feature,
-    feature_bis) full, (feature, feature_bis) tied, (component, feature) diag,
-    (component,) spherical).  Components are aligned across restarts with the
-    best restart (Hungarian matching on the means), so label switching does not
-    look like non-convergence.
-``point_estimates`` (``method='em'``; dims chain, draw (size 1), ...)
-    Each restart's aligned final ``weights``, ``means``, ``covariances`` and
-    ``precisions``: one draw per chain.  They are not a posterior, so they are kept
-    out of the ``posterior`` group; ArviZ functions take them with
-    ``group="point_estimates"``.
-``observed_data``, ``log_likelihood`` (only when ``X`` is given)
-    Up to ``max_obs`` rows of X (a seeded random subsample when X is larger; the
-    ``obs_id`` coordinate holds their row numbers in X) and their pointwise
-    log-likelihood ``x`` (chain, draw, obs_id) under every draw (EM: every restart's
-    point estimate).
-``sample_stats`` (``method='variational'`` with ``X``; dims chain, draw)
-    ``log_p``: log prior + log-likelihood of *all* of X (weighted by
-    ``sample_weight``) at each draw, the unnormalised log posterior; ``log_q``: log
-    density of the draw under the proposal, the equal-weight mixture of the
-    restarts' variational posteriors.  They are what
-    :func:`arviz_stats.loo_approximate_posterior` needs to correct PSIS-LOO for
-    the draws coming from q instead of the posterior
-    (see :func:`gaussmix.diagnostics.loo`).
+``posterior`` and ``prior`` (``method='variational'``; dims chain, draw, ...)
+    ``n_draws`` independent draws from q of the kept fit (from the prior), split into
+    4 chains: ``weights``, ``means`` and ``precisions`` (shaped by
+    ``covariance_type``: (component, feature, feature_bis) full, (feature,
+    feature_bis) tied, (component, feature) diag, (component,) spherical).  The draws
+    are independent, so r_hat is 1 and the ESS the number of draws up to Monte Carlo
+    noise: they say nothing about convergence, which
+    :func:`gaussmix.diagnostics.diagnose` checks by comparing the restarts directly.
+``bootstrap`` (``method='em'`` with X and ``n_bootstrap > 0``; dims chain (1), draw)
+    Nonparametric bootstrap replicates of the EM estimate (warm-started refits on
+    weighted resamples, aligned to the fit): ``weights``, ``means``, ``covariances``.
+    ``arviz_stats.summary(dt, group="bootstrap")`` gives their standard errors and
+    intervals.
+``restarts`` (always; dims restart, component, ...)
+    Every restart's final point estimate aligned with the kept fit (components matched
+    on weights, means and covariances), its ``final_objective``, its ``gap`` to the
+    best in nats (total over the samples), its ``distance`` to the kept fit (the
+    mixture distance of :mod:`gaussmix.diagnostics._align`), ``same_parameters``
+    (distance at most ``SAME_OPTIMUM_DISTANCE``), ``same_optimum`` (the same
+    parameters and a gap of at most :func:`gap_tolerance`), ``converged``, ``n_iter``
+    and ``component_order`` (the restart's own label of each aligned component).  Not
+    draws: ArviZ's sample-based functions do not apply.
+``optimization_trace`` (always; sample dims chain = restart, draw = iteration)
+    ``objective`` after every iteration (``draw``, 1-based) of every restart
+    (``chain``), padded with NaN.  Named with ArviZ's sample dims, so its functions
+    take the group as it is (``arviz_stats.summary(dt, group="optimization_trace")``).
+``observed_data``, ``log_likelihood``, ``posterior_predictive``, ``sample_stats``
+(variational with X)
+    Up to ``max_obs`` rows of X (a seeded subsample when X is larger; ``obs_id``
+    holds their row numbers), their pointwise log-likelihood ``x`` (chain, draw,
+    obs_id) under every posterior draw, one replicate data set ``x`` per draw drawn
+    from the model at that draw (for ``loo_pit`` and predictive checks), and in
+    ``sample_stats``: ``lp`` (log prior + log-likelihood of all of X, the
+    unnormalised log posterior, ArviZ's name), ``log_q`` (log density of the draw
+    under q) and ``log_weight`` (the Pareto-smoothed log importance weights
+    log p - log q, normalised).  The Pareto k-hat of those weights (Yao et al.
+    2018) is in the attrs of ``sample_stats``: below ``khat_threshold`` the
+    approximation is usable and PSIS-weighted expectations are reliable.
 
-Cost: the draws take O(n_init n_draws k d^2) memory; the log-likelihood group
-O(n_init n_draws max_obs); ``log_p`` one pass over X per draw (n_init * n_draws
-passes, in chunks, never an n-by-anything array).
+Cost: O(n_draws k d^2) memory for the draws; O(n_draws max_obs) for the pointwise
+log-likelihood; ``lp`` one pass over X for all draws at once; the bootstrap one
+warm-started EM fit per replicate.
 """
 
 import sys
@@ -48,17 +56,19 @@ from scipy.special import logsumexp
 from sklearn.utils.validation import check_is_fitted
 
 from .. import _kernel
-from ._align import align_restarts
 from .._covariance import COVARIANCE_TYPES
-from ._posterior import LOG_2PI, VariationalPosterior, component_family
 from .._validation import check_sample_weight, check_scalar
+from ._align import SAME_OPTIMUM_DISTANCE, align_restarts
+from ._posterior import LOG_2PI, VariationalPosterior, component_family
 
 # xarray and arviz_base are imported where used, so that ``import gaussmix`` stays light.
 
 TRACE_GROUP = "optimization_trace"
-POINT_GROUP = "point_estimates"
+RESTART_GROUP = "restarts"
+BOOTSTRAP_GROUP = "bootstrap"
 OBS_VAR = "x"
 SAMPLE_DIMS = ["chain", "draw"]
+N_CHAINS = 4              # independent draws are split into 4 chains (see below)
 _CHUNK_VALUES = 1 << 22   # rows x draws x components per chunk of the likelihood pass
 
 
@@ -86,6 +96,41 @@ def objective_name(model):
     return "mean log-likelihood per sample"
 
 
+def total_weight(model):
+    """The (weighted) number of samples the fit saw (NaN for models saved without it)."""
+    return float(getattr(model, "_fit_weight", np.nan))
+
+
+def objective_gaps(model):
+    """Each restart's final objective below the best, in nats (totals over samples)."""
+    final = np.array([r.lower_bound for r in model.restarts_], dtype=np.float64)
+    gap = np.nanmax(final) - final
+    if not is_variational(model):  # the EM objective is per sample
+        gap = gap * total_weight(model)
+    return gap
+
+
+def gap_tolerance(model):
+    """Largest objective gap (nats) of two restarts at one optimum: 10 tol, in nats.
+
+    A restart stops once an iteration changes the objective by less than ``tol``, so
+    restarts at the same optimum end within a few ``tol`` of it (EM's objective is per
+    sample, hence ``tol`` times the total weight in nats).
+    """
+    tol = 10.0 * float(model.tol)
+    return tol if is_variational(model) else tol * total_weight(model)
+
+
+def same_optimum(model, distances):
+    """Whether each restart reached the kept fit's optimum: same parameters, same value.
+
+    The same parameters with a lower objective happen for the Dirichlet-process prior,
+    whose ELBO depends on the order of the sticks: such a restart found the same
+    clusters at a worse optimum.
+    """
+    return (distances <= SAME_OPTIMUM_DISTANCE) & (objective_gaps(model) <= gap_tolerance(model))
+
+
 def restart_alignment(model):
     """Every restart aligned with the kept one: orders (n_restarts, k) and distances.
 
@@ -111,38 +156,39 @@ def component_variances(cov, params, means):
 
 
 def _rngs(random_state):
-    """Independent generators for the subsample of X and for the draws.
+    """Independent generators for the subsample of X, the draws and the bootstrap.
 
     The subsample depends only on ``random_state`` and len(X), so models converted
     with the same seed share it (needed by :func:`arviz_stats.compare`).
     """
     if isinstance(random_state, np.random.Generator):
-        return random_state.spawn(2)
+        return random_state.spawn(3)
     if isinstance(random_state, np.random.RandomState):
         random_state = int(random_state.randint(np.iinfo(np.int32).max))
-    seeds = np.random.SeedSequence(random_state).spawn(2)
+    seeds = np.random.SeedSequence(random_state).spawn(3)
     return [np.random.default_rng(s) for s in seeds]
 
 
-def _coords(model, n_restarts):
+def _coords(model):
     k, d = model.means_.shape
     names = getattr(model, "feature_names_in_", None)
     features = list(names) if names is not None else list(range(d))
     return {
-        "chain": np.arange(n_restarts),
         "component": np.arange(k),
         "feature": features,
         "feature_bis": features,
     }
 
 
-def _precision_dims(cov):
+def precision_dims(cov):
+    """Dims of a precision (or covariance) variable of the covariance type."""
     if cov.diagonal:
         return ["component"] if cov.isotropic else ["component", "feature"]
     return ["feature", "feature_bis"] if cov.shared else ["component", "feature", "feature_bis"]
 
 
-def _library_attrs(model, extra=None, sample_dims=None):
+def library_attrs(model, extra=None, sample_dims=None):
+    """arviz_base's standard attributes, naming gaussmix as the inference library."""
     from arviz_base.base import make_attrs
 
     attrs = make_attrs(attrs=extra, inference_library=sys.modules["gaussmix"],
@@ -153,112 +199,109 @@ def _library_attrs(model, extra=None, sample_dims=None):
     return attrs
 
 
+def make_dataset(model, data, dims, coords, attrs, sample_dims=SAMPLE_DIMS,
+                 skip_event_dims=False):
+    """A group in arviz_base's conventions (``dict_to_dataset``)."""
+    from arviz_base import dict_to_dataset
+
+    ds = dict_to_dataset(data, dims=dims, coords=coords, sample_dims=sample_dims,
+                         skip_event_dims=skip_event_dims)
+    ds.attrs = library_attrs(model, attrs, sample_dims)
+    return ds
+
+
 # --------------------------------------------------------------------- groups
-def _trace_dataset(model, orders, coords):
+def _trace_dataset(model):
     import xarray as xr
 
     restarts = model.restarts_
-    n_iter = np.array([r.n_iter for r in restarts], dtype=np.int64)
     length = max((len(r.lower_bounds) for r in restarts), default=0)
     objective = np.full((len(restarts), length), np.nan)
     for c, restart in enumerate(restarts):
         objective[c, :len(restart.lower_bounds)] = restart.lower_bounds
-    final = np.array([r.lower_bound for r in restarts], dtype=np.float64)
-    finite = final[np.isfinite(final)]
     attrs = {
         "objective": objective_name(model),
         "best_chain": int(best_restart(model)),
-        "objective_spread": float(finite.max() - finite.min()) if finite.size else np.nan,
         "tol": float(model.tol),
         "max_iter": int(model.max_iter),
         "method": model.method,
+        "description": "chain = restart (n_init), draw = iteration (1-based): the "
+                       "objective after every iteration, padded with NaN after a restart "
+                       "stopped",
     }
     return xr.Dataset(
-        {
-            "objective": (("chain", "iteration"), objective),
-            "final_objective": (("chain",), final),
-            "converged": (("chain",), np.array([r.converged for r in restarts], dtype=bool)),
-            "n_iter": (("chain",), n_iter),
-            "component_order": (("chain", "component"), orders.astype(np.int64)),
-        },
-        coords={"chain": coords["chain"], "iteration": np.arange(1, length + 1),
-                "component": coords["component"]},
-        attrs=_library_attrs(model, attrs),
+        {"objective": (("chain", "draw"), objective)},
+        coords={"chain": np.arange(len(restarts)), "draw": np.arange(1, length + 1)},
+        attrs=library_attrs(model, attrs, SAMPLE_DIMS),
     )
 
 
-def _variational_draws(model, rng, n_draws):
-    """Draws of every restart (own labelling) and their log q under the mixture of restarts.
+def _restart_dataset(model, orders, distances, coords):
+    """Each restart's aligned point estimate and how it compares with the kept fit."""
+    import xarray as xr
 
-    log q is evaluated in each restart's own labelling, where log p is too; the
-    alignment only relabels what is stored in the posterior group.
-    """
     cov = model._updates.covariance
-    posteriors = [VariationalPosterior.from_restart(cov, r.params) for r in model.restarts_]
-    draws = [q.sample(rng, n_draws) for q in posteriors]
-    n_chains = len(posteriors)
-    log_q = np.stack([
-        logsumexp([q.log_density(chain_draws) for q in posteriors], axis=0) - np.log(n_chains)
-        for chain_draws in draws
-    ])
-    return draws, log_q
-
-
-def _aligned(values, order, shared=False):
-    """Reorder the component axis (axis 1) of per-draw values; shared factors stay."""
-    return values if shared else values[:, order]
-
-
-def _posterior_dataset(model, draws, orders, coords):
-    cov = model._updates.covariance
-    family = component_family(cov)
-    weights = np.stack([np.exp(_aligned(dr.log_weights, o)) for dr, o in zip(draws, orders)])
-    means = np.stack([_aligned(dr.means, o) for dr, o in zip(draws, orders)])
-    precisions = np.stack([
-        family.public(_aligned(dr.precisions, o, cov.shared)) for dr, o in zip(draws, orders)
-    ])
-    dims = {"weights": ["component"], "means": ["component", "feature"],
-            "precisions": _precision_dims(cov)}
-    data = {"weights": weights, "means": means, "precisions": precisions}
-    attrs = {
-        "description": "draws from each restart's (chain's) mean-field variational posterior",
-        "aligned_to_chain": int(best_restart(model)),
-    }
-    return _dataset(model, data, dims, coords, attrs)
-
-
-def _point_dataset(model, orders, coords):
-    cov = model._updates.covariance
-    data = {name: [] for name in ("weights", "means", "covariances", "precisions")}
+    values = {name: [] for name in ("weights", "means", "covariances")}
     for restart, order in zip(model.restarts_, orders):
         p = restart.params
-        data["weights"].append(np.asarray(p["weights_"])[order])
-        data["means"].append(np.asarray(p["means_"])[order])
-        for name in ("covariances", "precisions"):
-            value = np.asarray(p[name + "_"])
-            data[name].append(value if cov.shared else value[order])
-    data = {name: np.stack(values)[:, np.newaxis].astype(np.float64)
-            for name, values in data.items()}
+        values["weights"].append(np.asarray(p["weights_"], np.float64)[order])
+        values["means"].append(np.asarray(p["means_"], np.float64)[order])
+        covariances = np.asarray(p["covariances_"], np.float64)
+        values["covariances"].append(covariances if cov.shared else covariances[order])
     dims = {"weights": ["component"], "means": ["component", "feature"],
-            "covariances": _precision_dims(cov), "precisions": _precision_dims(cov)}
+            "covariances": precision_dims(cov)}
+    restarts = model.restarts_
+    data = {name: (("restart", *dims[name]), np.stack(v)) for name, v in values.items()}
+    data.update({
+        "final_objective": (("restart",), np.array([r.lower_bound for r in restarts])),
+        "gap": (("restart",), objective_gaps(model)),
+        "distance": (("restart",), distances),
+        "same_parameters": (("restart",), distances <= SAME_OPTIMUM_DISTANCE),
+        "same_optimum": (("restart",), same_optimum(model, distances)),
+        "converged": (("restart",), np.array([r.converged for r in restarts], dtype=bool)),
+        "n_iter": (("restart",), np.array([r.n_iter for r in restarts], dtype=np.int64)),
+        "component_order": (("restart", "component"), orders.astype(np.int64)),
+    })
+    used = {"component", "feature", "feature_bis"}
     attrs = {
-        "description": "final point estimate of each restart (chain), one draw per chain; "
-                       "not a posterior",
-        "aligned_to_chain": int(best_restart(model)),
+        "kept_restart": int(best_restart(model)),
+        "objective": objective_name(model),
+        "gap": "final objective of the kept restart minus this one's, in nats (total)",
+        "distance": "mixture distance to the kept fit after alignment (0 = identical, 1 = "
+                    "disjoint; see gaussmix.diagnostics._align)",
+        "same_optimum_distance": SAME_OPTIMUM_DISTANCE,
     }
-    # One draw per chain is the point of this group: skip ArviZ's "more chains than
-    # draws" naming check.
-    return _dataset(model, data, dims, coords, attrs, check_conventions=False)
+    coords = {name: value for name, value in coords.items() if name in used}
+    coords["restart"] = np.arange(len(restarts))
+    return xr.Dataset(data, coords=coords, attrs=library_attrs(model, attrs))
 
 
-def _dataset(model, data, dims, coords, attrs, sample_dims=SAMPLE_DIMS, skip_event_dims=False,
-             check_conventions=True):
-    from arviz_base import dict_to_dataset
+def kept_posterior(model):
+    """q of the kept fit (:class:`~gaussmix.diagnostics._posterior.VariationalPosterior`)."""
+    return VariationalPosterior.from_restart(model._updates.covariance,
+                                             model.restarts_[best_restart(model)].params)
 
-    ds = dict_to_dataset(data, dims=dims, coords=coords, sample_dims=sample_dims,
-                         skip_event_dims=skip_event_dims, check_conventions=check_conventions)
-    ds.attrs = _library_attrs(model, attrs, sample_dims)
-    return ds
+
+def split_chains(values, n_chains):
+    """(S, ...) independent draws -> (n_chains, S / n_chains, ...)."""
+    return values.reshape(n_chains, values.shape[0] // n_chains, *values.shape[1:])
+
+
+def n_chains_for(n_draws):
+    """Chains the ``n_draws`` independent draws are split into (4, or 1 if too few)."""
+    return N_CHAINS if n_draws % N_CHAINS == 0 and n_draws >= 2 * N_CHAINS else 1
+
+
+def _draw_dataset(model, draws, coords, description):
+    cov = model._updates.covariance
+    family = component_family(cov)
+    chains = n_chains_for(draws.means.shape[0])
+    data = {"weights": split_chains(np.exp(draws.log_weights), chains),
+            "means": split_chains(draws.means, chains),
+            "precisions": split_chains(family.public(draws.precisions), chains)}
+    dims = {"weights": ["component"], "means": ["component", "feature"],
+            "precisions": precision_dims(cov)}
+    return make_dataset(model, data, dims, coords, {"description": description})
 
 
 # --------------------------------------------------------------------- likelihood
@@ -282,6 +325,14 @@ def _kernel_parts(cov, log_weights, means, precisions):
         factors = prec_chol.reshape(n * k, d, d)
     log_norm = (log_weights + log_det - 0.5 * d * LOG_2PI).reshape(n * k)
     return layout, means.reshape(n * k, d), factors, log_norm
+
+
+def _logsumexp_last(a):
+    """log sum exp over the last axis (plain NumPy: scipy's is slow on small axes)."""
+    top = a.max(axis=-1, keepdims=True)
+    top = np.where(np.isfinite(top), top, 0.0)
+    with np.errstate(divide="ignore"):
+        return np.log(np.exp(a - top).sum(axis=-1)) + top[..., 0]
 
 
 def draw_log_likelihood(cov, X, log_weights, means, precisions, sample_weight=None,
@@ -314,7 +365,7 @@ def draw_log_likelihood(cov, X, log_weights, means, precisions, sample_weight=No
         for start in range(0, X.shape[0], rows):
             stop = min(start + rows, X.shape[0])
             log_prob = _kernel.weighted_log_prob(X[start:stop], inputs, n_threads)
-            ll = logsumexp(log_prob.reshape(stop - start, n_draws, k), axis=2).T
+            ll = _logsumexp_last(log_prob.reshape(stop - start, n_draws, k)).T
             if pointwise:
                 out[:, start:stop] = ll
             elif sample_weight is None:
@@ -324,61 +375,104 @@ def draw_log_likelihood(cov, X, log_weights, means, precisions, sample_weight=No
     return out
 
 
+def _replicate_data(cov, draws, n_obs, rng):
+    """One data set of ``n_obs`` rows from the mixture at each draw, (S, n_obs, d)."""
+    n_draws, k, d = draws.means.shape
+    family = component_family(cov)
+    precisions = family.public(draws.precisions)        # public shapes, per draw
+    out = np.empty((n_draws, n_obs, d))
+    for s in range(n_draws):
+        labels = rng.choice(k, size=n_obs, p=np.exp(draws.log_weights[s] - logsumexp(
+            draws.log_weights[s])))
+        noise = rng.standard_normal((n_obs, d))
+        if cov.diagonal:   # per-feature precisions (spherical: one per component)
+            prec = np.broadcast_to(np.reshape(precisions[s], (k, -1)), (k, d))
+            out[s] = draws.means[s, labels] + noise / np.sqrt(prec[labels])
+        else:
+            prec = np.broadcast_to(precisions[s], (k, d, d))
+            factor = np.linalg.cholesky(np.linalg.inv(prec))   # covariance Cholesky
+            out[s] = draws.means[s, labels] + np.einsum("nij,nj->ni", factor[labels], noise)
+    return out
+
+
+def khat_threshold(n_draws):
+    """ArviZ's sample-size-dependent Pareto k-hat threshold, min(1 - 1/log10 S, 0.7)."""
+    return float(min(1.0 - 1.0 / np.log10(n_draws), 0.7)) if n_draws > 10 else 0.0
+
+
+MIN_PSIS_DRAWS = 25   # PSIS fits its Pareto tail to min(S / 5, 3 sqrt S) >= 5 draws
+
+
+def psis_log_weights(log_ratio):
+    """Pareto-smoothed normalised log weights and k-hat of draws' log p - log q (1-D).
+
+    With fewer than ``MIN_PSIS_DRAWS`` draws there is no tail to fit: the weights are
+    the raw normalised ratios and k-hat is NaN (unknown).
+    """
+    import arviz_stats  # noqa: F401  (registers the .azstats accessor)
+    import xarray as xr
+
+    log_ratio = np.asarray(log_ratio, dtype=np.float64)
+    if log_ratio.size < MIN_PSIS_DRAWS:
+        return log_ratio - logsumexp(log_ratio), float("nan")
+    ratios = xr.DataArray(log_ratio[np.newaxis], dims=("chain", "draw"))
+    log_weights, khat = ratios.azstats.psislw(dim=["chain", "draw"])
+    return np.asarray(log_weights).reshape(-1), float(khat)
+
+
 def _subsample(n, max_obs, rng):
     if n <= max_obs:
         return np.arange(n)
     return np.sort(rng.choice(n, size=max_obs, replace=False))
 
 
-def _data_groups(model, X, sample_weight, idx, coords, draws, log_q):
-    """observed_data, log_likelihood and (variational) sample_stats groups."""
+def _variational_data_groups(model, X, sample_weight, idx, coords, draws, log_q, rng):
+    """observed_data, log_likelihood, posterior_predictive and sample_stats groups."""
     cov = model._updates.covariance
     X_sub = np.ascontiguousarray(X[idx])
     full = len(idx) == X.shape[0]
     obs_coords = {**coords, "obs_id": idx}
-    groups = {"observed_data": _dataset(
+    rows = {"n_rows_in_X": int(X.shape[0]), "subsampled": int(not full)}
+    groups = {"observed_data": make_dataset(
         model, {OBS_VAR: X_sub.astype(np.float64)}, {OBS_VAR: ["obs_id", "feature"]},
-        obs_coords, {"n_rows_in_X": int(X.shape[0])}, sample_dims=[])}
-    if draws is None:   # EM: each restart's point estimate is one draw
-        d = X.shape[1]
-        draws_ll = []
-        for restart in model.restarts_:
-            p = restart.params
-            with np.errstate(divide="ignore"):
-                log_w = np.log(np.asarray(p["weights_"], dtype=np.float64))
-            prec = cov.from_public(np.asarray(p["precisions_"], dtype=np.float64), d)
-            means = np.asarray(p["means_"], dtype=np.float64)
-            draws_ll.append(draw_log_likelihood(
-                cov, X_sub, log_w[np.newaxis], means[np.newaxis], prec[np.newaxis]))
-        ll = np.stack(draws_ll)
+        obs_coords, rows, sample_dims=[])}
+    ll = draw_log_likelihood(cov, X_sub, draws.log_weights, draws.means, draws.precisions)
+    chains = n_chains_for(ll.shape[0])
+    groups["log_likelihood"] = make_dataset(
+        model, {OBS_VAR: split_chains(ll, chains)}, {OBS_VAR: ["obs_id"]}, obs_coords, rows,
+        skip_event_dims=True)
+    replicates = _replicate_data(cov, draws, len(idx), rng)
+    groups["posterior_predictive"] = make_dataset(
+        model, {OBS_VAR: split_chains(replicates, chains)}, {OBS_VAR: ["obs_id", "feature"]},
+        obs_coords, {"description": "one replicate of the observed rows per posterior draw"})
+    prior = VariationalPosterior.prior(cov, model._updates.priors, model.n_components)
+    if full and sample_weight is None:
+        total = ll.sum(axis=-1)
     else:
-        ll = np.stack([draw_log_likelihood(cov, X_sub, dr.log_weights, dr.means, dr.precisions)
-                       for dr in draws])
-    groups["log_likelihood"] = _dataset(
-        model, {OBS_VAR: ll}, {OBS_VAR: ["obs_id"]}, obs_coords,
-        {"n_rows_in_X": int(X.shape[0]), "subsampled": int(not full)}, skip_event_dims=True,
-        check_conventions=draws is not None)
-    if draws is not None:
-        prior = VariationalPosterior.prior(cov, model._updates.priors, model.n_components)
-        log_p = []
-        for c, dr in enumerate(draws):
-            if full and sample_weight is None:
-                total = ll[c].sum(axis=-1)
-            else:
-                total = draw_log_likelihood(cov, X, dr.log_weights, dr.means, dr.precisions,
-                                            sample_weight, pointwise=False)
-            log_p.append(prior.log_density(dr) + total)
-        groups["sample_stats"] = _dataset(
-            model, {"log_p": np.stack(log_p), "log_q": log_q}, {}, coords,
-            {"log_p": "log prior + log-likelihood of all of X (unnormalised log posterior)",
-             "log_q": "log density under the equal-weight mixture of the chains' "
-                      "variational posteriors"})
+        total = draw_log_likelihood(cov, X, draws.log_weights, draws.means, draws.precisions,
+                                    sample_weight, pointwise=False)
+    lp = prior.log_density(draws) + total
+    log_weight, khat = psis_log_weights(lp - log_q)
+    groups["sample_stats"] = make_dataset(
+        model, {"lp": split_chains(lp, chains), "log_q": split_chains(log_q, chains),
+                "log_weight": split_chains(log_weight, chains)}, {}, coords,
+        {"lp": "log prior + log-likelihood of all of X (unnormalised log posterior)",
+         "log_q": "log density of the draw under the kept fit's variational posterior q",
+         "log_weight": "Pareto-smoothed normalised log importance weights of p / q",
+         "khat": khat, "khat_threshold": khat_threshold(draws.means.shape[0])})
     return groups
 
 
+def _observed_dataset(model, X, idx, coords):
+    X_sub = np.ascontiguousarray(X[idx]).astype(np.float64)
+    return make_dataset(model, {OBS_VAR: X_sub}, {OBS_VAR: ["obs_id", "feature"]},
+                        {**coords, "obs_id": idx}, {"n_rows_in_X": int(X.shape[0])},
+                        sample_dims=[])
+
+
 # --------------------------------------------------------------------- entry point
-def to_datatree(model, X=None, *, sample_weight=None, n_draws=200, max_obs=2000,
-                random_state=None):
+def to_datatree(model, X=None, *, sample_weight=None, n_draws=500, max_obs=2000,
+                n_bootstrap=100, random_state=None, progress=False):
     """Build the DataTree described in the module docstring.
 
     Parameters
@@ -386,18 +480,22 @@ def to_datatree(model, X=None, *, sample_weight=None, n_draws=200, max_obs=2000,
     model : GaussianMixture
         A fitted model.
     X : array-like of shape (n_samples, n_features), default=None
-        The data the model was fitted to.  Without it the ``observed_data``,
-        ``log_likelihood`` and ``sample_stats`` groups are omitted.
+        The data the model was fitted to.  Without it the data groups (and the EM
+        bootstrap) are omitted.
     sample_weight : array-like of shape (n_samples,), default=None
-        The weights ``fit`` was given, if any; they enter ``log_p`` only (the
-        pointwise log-likelihood is per row).
-    n_draws : int, default=200
-        Draws per restart from the variational posterior.
+        The weights ``fit`` was given, if any; they enter ``lp`` (variational) and the
+        bootstrap resampling (EM); the pointwise log-likelihood is per row.
+    n_draws : int, default=500
+        Draws from the kept fit's variational posterior (and from the prior).
     max_obs : int, default=2000
-        Rows of X kept for the pointwise log-likelihood and observed data; a larger X
-        is subsampled without replacement.
+        Rows of X kept for the pointwise log-likelihood, observed data and replicates;
+        a larger X is subsampled without replacement.
+    n_bootstrap : int, default=100
+        EM with X: bootstrap replicates (0 for none).
     random_state : int, Generator, RandomState or None, default=None
-        Seeds the draws and the subsample.
+        Seeds the draws, the subsample and the bootstrap.
+    progress : bool, default=False
+        Show a tqdm progress bar for the bootstrap (if tqdm is installed).
 
     Returns
     -------
@@ -408,29 +506,45 @@ def to_datatree(model, X=None, *, sample_weight=None, n_draws=200, max_obs=2000,
     check_is_fitted(model)
     check_scalar(n_draws, "n_draws", "int", low=1)
     check_scalar(max_obs, "max_obs", "int", low=1)
-    rng_obs, rng_draws = _rngs(random_state)
-    orders = restart_orders(model)
-    coords = _coords(model, len(model.restarts_))
+    check_scalar(n_bootstrap, "n_bootstrap", "int", low=0)
+    rng_obs, rng_draws, rng_boot = _rngs(random_state)
+    orders, distances = restart_alignment(model)
+    coords = _coords(model)
     groups = {}
-    draws = log_q = None
-    if is_variational(model):
-        draws, log_q = _variational_draws(model, rng_draws, n_draws)
-        groups["posterior"] = _posterior_dataset(model, draws, orders, coords)
-    else:
-        groups[POINT_GROUP] = _point_dataset(model, orders, coords)
     if X is not None:
         X = model._validate_predict_data(X)
         w = check_sample_weight(sample_weight, X.shape[0])
         idx = _subsample(X.shape[0], max_obs, rng_obs)
-        groups.update(_data_groups(model, X, w, idx, coords, draws, log_q))
-    groups[TRACE_GROUP] = _trace_dataset(model, orders, coords)
+    if is_variational(model):
+        q = kept_posterior(model)
+        draws = q.sample(rng_draws, n_draws)
+        groups["posterior"] = _draw_dataset(
+            model, draws, coords, "independent draws from the kept fit's mean-field "
+            "variational posterior q")
+        prior = VariationalPosterior.prior(model._updates.covariance, model._updates.priors,
+                                           model.n_components)
+        groups["prior"] = _draw_dataset(model, prior.sample(rng_draws, n_draws), coords,
+                                        "independent draws from the prior")
+        if X is not None:
+            groups.update(_variational_data_groups(model, X, w, idx, coords, draws,
+                                                   q.log_density(draws), rng_draws))
+    elif X is not None:
+        groups["observed_data"] = _observed_dataset(model, X, idx, coords)
+        if n_bootstrap > 0:
+            from ._bootstrap import bootstrap
+
+            result = bootstrap(model, X, sample_weight=w, n_replicates=n_bootstrap,
+                               random_state=rng_boot, progress=progress)
+            groups[BOOTSTRAP_GROUP] = result.to_dataset()
+    groups[RESTART_GROUP] = _restart_dataset(model, orders, distances, coords)
+    groups[TRACE_GROUP] = _trace_dataset(model)
     dt = xr.DataTree.from_dict(groups)
     dt.attrs = {
         "method": model.method,
         "covariance_type": model.covariance_type,
         "n_components": int(model.n_components),
         "n_restarts": len(model.restarts_),
-        "best_chain": int(best_restart(model)),
+        "kept_restart": int(best_restart(model)),
         "objective": objective_name(model),
     }
     return dt
