@@ -260,32 +260,39 @@ def test_failed_refits_are_redrawn(small, monkeypatch):
 
 
 # ------------------------------------------------------------------ progress
-def test_progress_bar_with_tqdm(small, monkeypatch):
+def test_progress_bar_counts_replicates(small, monkeypatch):
     model = GaussianMixture(3, random_state=0).fit(small)
     bars = []
 
     class FakeBar:
-        def __init__(self, total, **kwargs):
+        def __init__(self, total, desc):
             self.total, self.n, self.closed = total, 0, False
             bars.append(self)
 
-        def update(self, k):
-            self.n += k
+        def __enter__(self):
+            return self
 
-        def close(self):
+        def __exit__(self, *exc):
             self.closed = True
 
-    monkeypatch.setitem(sys.modules, "tqdm", types.SimpleNamespace(tqdm=FakeBar))
+        def update(self, k=1):
+            self.n += k
+
+    monkeypatch.setitem(sys.modules, "tqdm", types.ModuleType("tqdm"))
+    monkeypatch.setitem(sys.modules, "tqdm.auto", types.SimpleNamespace(tqdm=FakeBar))
     bootstrap(model, small, n_replicates=3, random_state=0, progress=True)
     assert len(bars) == 1 and bars[0].total == 3 and bars[0].n == 3 and bars[0].closed
-    bootstrap(model, small, n_replicates=3, random_state=0)   # progress=False: no bar
+    bootstrap(model, small, n_replicates=3, random_state=0, progress=False)
+    bootstrap(model, small, n_replicates=3, random_state=0)   # None: stderr is no terminal
     assert len(bars) == 1
 
 
-def test_progress_without_tqdm_is_silent(small, monkeypatch):
+def test_progress_without_tqdm(small, monkeypatch):
     model = GaussianMixture(3, random_state=0).fit(small)
-    monkeypatch.setitem(sys.modules, "tqdm", None)   # import tqdm raises ImportError
-    res = bootstrap(model, small, n_replicates=2, random_state=0, progress=True)
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)   # import tqdm.auto raises
+    with pytest.raises(ImportError, match=r"gaussmix\[progress\]"):
+        bootstrap(model, small, n_replicates=2, random_state=0, progress=True)
+    res = bootstrap(model, small, n_replicates=2, random_state=0)   # None: silently none
     assert isinstance(res, BootstrapResult) and res.n_replicates == 2
 
 

@@ -240,7 +240,7 @@ def test_progress_bars(monkeypatch, faithful):
     compare_models(em, faithful, n_folds=3, progress=True)
     assert updates == [["K-fold refits", 6, 6]]
     monkeypatch.setitem(sys.modules, "tqdm.auto", None)      # not installed
-    with pytest.raises(ImportError, match="pip install tqdm"):
+    with pytest.raises(ImportError, match=r"gaussmix\[progress\]"):
         compare_models(em, faithful, progress=True)
 
 

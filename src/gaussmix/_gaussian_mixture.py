@@ -1073,7 +1073,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     def to_arviz(self, X: ArrayLike | None = None, *, sample_weight: ArrayLike | None = None,
                  n_draws: int = 500, max_obs: int = 2000, n_bootstrap: int = 100,
                  random_state: int | np.random.Generator | np.random.RandomState | None = None,
-                 progress: bool = False) -> "xarray.DataTree":
+                 progress: bool | None = None) -> "xarray.DataTree":
         """The fitted model as an ArviZ :class:`xarray.DataTree`.
 
         ``posterior`` (variational) holds draws from the kept fit's variational
@@ -1101,8 +1101,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             none).
         random_state : int, Generator, RandomState or None, default=None
             Seed of the draws, the subsample and the bootstrap.
-        progress : bool, default=False
-            Show a progress bar for the bootstrap (needs tqdm).
+        progress : bool or None, default=None
+            A progress bar for the bootstrap: None when tqdm is installed and
+            standard error is a terminal, True always, False never.
 
         Returns
         -------

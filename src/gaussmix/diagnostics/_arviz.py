@@ -472,7 +472,7 @@ def _observed_dataset(model, X, idx, coords):
 
 # --------------------------------------------------------------------- entry point
 def to_datatree(model, X=None, *, sample_weight=None, n_draws=500, max_obs=2000,
-                n_bootstrap=100, random_state=None, progress=False):
+                n_bootstrap=100, random_state=None, progress=None):
     """Build the DataTree described in the module docstring.
 
     Parameters
@@ -494,8 +494,10 @@ def to_datatree(model, X=None, *, sample_weight=None, n_draws=500, max_obs=2000,
         EM with X: bootstrap replicates (0 for none).
     random_state : int, Generator, RandomState or None, default=None
         Seeds the draws, the subsample and the bootstrap.
-    progress : bool, default=False
-        Show a tqdm progress bar for the bootstrap (if tqdm is installed).
+    progress : bool or None, default=None
+        A tqdm progress bar: None shows one when tqdm is installed and standard error
+        is a terminal, True always (ImportError without tqdm: ``pip install
+        "gaussmix[progress]"``), False never.
 
     Returns
     -------

@@ -37,6 +37,7 @@ from .._fit import is_dask_array, is_out_of_core
 from .._validation import check_sample_weight, check_scalar
 from ._align import match, mixture_of
 from ._arviz import SAMPLE_DIMS, n_chains_for, precision_dims, split_chains
+from ._progress import progress_bar
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -194,17 +195,6 @@ def _rng(random_state):
     return np.random.default_rng(random_state)
 
 
-def _progress_bar(progress, total):
-    """A tqdm bar when asked for and tqdm is installed (an optional extra); else None."""
-    if not progress:
-        return None
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return None
-    return tqdm(total=total, desc="bootstrap", unit="replicate")
-
-
 def _features(model, n_features):
     names = getattr(model, "feature_names_in_", None)
     return list(names) if names is not None else list(range(n_features))
@@ -213,7 +203,7 @@ def _features(model, n_features):
 def bootstrap(model: GaussianMixture, X: ArrayLike, *, sample_weight: ArrayLike | None = None,
               n_replicates: int = 100,
               random_state: int | np.random.Generator | np.random.RandomState | None = None,
-              progress: bool = False) -> BootstrapResult:
+              progress: bool | None = None) -> BootstrapResult:
     """Nonparametric bootstrap of an EM fit, every replicate warm-started and aligned.
 
     Each replicate draws the counts ``N ~ Multinomial(n, (1/n, ..., 1/n))`` (how often
@@ -249,9 +239,10 @@ def bootstrap(model: GaussianMixture, X: ArrayLike, *, sample_weight: ArrayLike 
         (B >= 1000 for 95 % intervals).
     random_state : int, Generator, RandomState or None, default=None
         Seeds the resamples.
-    progress : bool, default=False
-        Show a progress bar, if tqdm is installed (``pip install tqdm``, an optional
-        dependency); without tqdm nothing is shown.
+    progress : bool or None, default=None
+        A tqdm progress bar: None shows one when tqdm is installed and standard error
+        is a terminal, True always (ImportError without tqdm: ``pip install
+        "gaussmix[progress]"``), False never.
 
     Returns
     -------
@@ -351,8 +342,7 @@ def bootstrap(model: GaussianMixture, X: ArrayLike, *, sample_weight: ArrayLike 
     weights, means, covariances = [], [], []
     distances, n_iter = [], []
     n_not_converged = n_failed = 0
-    bar = _progress_bar(progress, n_replicates)
-    try:
+    with progress_bar(progress, n_replicates, "bootstrap") as bar:
         while len(weights) < n_replicates:
             # Resampling n rows with replacement = multinomial counts, used as weights.
             counts = np.bincount(rng.integers(0, n, size=n), minlength=n).astype(np.float64)
@@ -384,11 +374,7 @@ def bootstrap(model: GaussianMixture, X: ArrayLike, *, sample_weight: ArrayLike 
             distances.append(distance)
             n_iter.append(refit.n_iter_)
             n_not_converged += not refit.converged_
-            if bar is not None:
-                bar.update(1)
-    finally:
-        if bar is not None:
-            bar.close()
+            bar.update(1)
 
     return BootstrapResult(
         weights=np.stack(weights).astype(np.float64),

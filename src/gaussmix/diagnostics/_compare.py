@@ -31,6 +31,7 @@ import numpy as np
 
 from .._validation import check_sample_weight, check_scalar
 from ._arviz import to_datatree
+from ._progress import progress_bar
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -149,7 +150,7 @@ def compare_models(
     random_state: int = 0,
     method: str = "stacking",
     round_to: int | str = "auto",
-    progress: bool = False,
+    progress: bool | None = None,
 ) -> pd.DataFrame:
     """Rank fitted mixtures by their expected log predictive density (elpd).
 
@@ -220,9 +221,10 @@ def compare_models(
     round_to : int or {'auto', 'none'}, default='auto'
         Rounding of the table, as in :func:`arviz_stats.compare` ('none' keeps every
         digit).
-    progress : bool, default=False
-        Show progress bars of the conversions and refits (needs tqdm,
-        ``pip install tqdm``).
+    progress : bool or None, default=None
+        A tqdm progress bar: None shows one when tqdm is installed and standard error
+        is a terminal, True always (ImportError without tqdm: ``pip install
+        "gaussmix[progress]"``), False never.
 
     Returns
     -------
@@ -292,7 +294,6 @@ def compare_models(
     check_scalar(n_draws, "n_draws", "int", low=2)
     check_scalar(max_obs, "max_obs", "int", low=2)
     check_scalar(random_state, "random_state", "int", low=0)
-    bar = _progress_factory(progress)
 
     em_fits = [name for name, model in models.items() if model.method != "variational"]
     if cv == "loo" and em_fits:
@@ -307,7 +308,7 @@ def compare_models(
                   "for PSIS-LOO)")
     else:
         subsample = max_obs if n > max_obs else None
-        with bar(len(models), "PSIS-LOO") as pbar:
+        with progress_bar(progress, len(models), "PSIS-LOO") as pbar:
             for name, model in models.items():
                 dt = to_datatree(model, X, sample_weight=w, n_draws=n_draws,
                                  max_obs=n if subsample else max_obs, random_state=random_state)
@@ -333,7 +334,7 @@ def compare_models(
 
     if reason:
         folds = _fold_labels(n, n_folds, random_state)
-        with bar(len(models) * n_folds, "K-fold refits") as pbar:
+        with progress_bar(progress, len(models) * n_folds, "K-fold refits") as pbar:
             results = {name: _kfold(model, X, w, folds, pbar) for name, model in models.items()}
         elpd_method = f"kfold({n_folds})"
         reason = f"K-fold cross-validation for every model: {reason}"
@@ -474,27 +475,3 @@ def _kfold(model, X, sample_weight, folds, pbar):
     full = xr.DataTree.from_dict({"log_likelihood": xr.Dataset(
         {"x": as_log_likelihood(_log_predictive(model, X), np.arange(n))})})
     return azs.loo_kfold(full, Refit(model), pointwise=True, folds=folds)
-
-
-class _NoBar:
-    """Stands for a tqdm bar when ``progress=False``."""
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-    def update(self, n=1):
-        """Do nothing."""
-
-
-def _progress_factory(progress):
-    """A function (total, description) -> context-managed bar; tqdm imported if asked."""
-    if not progress:
-        return lambda total, desc: _NoBar()
-    try:
-        from tqdm.auto import tqdm
-    except ImportError as exc:
-        raise ImportError("progress=True needs tqdm: pip install tqdm") from exc
-    return lambda total, desc: tqdm(total=total, desc=desc)

@@ -528,7 +528,7 @@ def _warnings(report, model):
             "data as well.")
     elif elsewhere:
         notes.append(
-            f"{report.restart_summary()}: "
+            "the restarts below the best found the same clusters: "
             + ("the Dirichlet-process prior scores the order of the sticks, and the fit "
                "kept the best order."
                if model.method == "variational"
@@ -553,7 +553,10 @@ def _warnings(report, model):
             f"{report.khat:.2f} (>= {report.khat_threshold:.2f}), so the posterior's "
             "spread and correlations are misstated; use a richer covariance_type (e.g. "
             "'full' for correlated features), fewer components, or more data.")
-    if report.n_bad_pareto_k:
+    if report.n_bad_pareto_k and report.n_bad_pareto_k <= max(1, 0.01 * report.n_loo_obs):
+        notes.append(f"{report.n_bad_pareto_k} of {report.n_loo_obs} observations have a "
+                     "PSIS-LOO Pareto k above the threshold: few enough for LOO to stand.")
+    elif report.n_bad_pareto_k:
         cause = ("likely the components without weight, whose posterior the mean-field "
                  "approximation misses: use fewer components"
                  if report.effective_components < k else
