@@ -329,6 +329,8 @@ def _kernel_parts(cov, log_weights, means, precisions):
 
 def _logsumexp_last(a):
     """log sum exp over the last axis (plain NumPy: scipy's is slow on small axes)."""
+    if a.shape[-1] <= 3:   # fewer transcendental calls than max / exp / sum / log
+        return np.logaddexp.reduce(a, axis=-1)
     top = a.max(axis=-1, keepdims=True)
     top = np.where(np.isfinite(top), top, 0.0)
     with np.errstate(divide="ignore"):
@@ -426,8 +428,9 @@ def _subsample(n, max_obs, rng):
     return np.sort(rng.choice(n, size=max_obs, replace=False))
 
 
-def _variational_data_groups(model, X, sample_weight, idx, coords, draws, log_q, rng):
-    """observed_data, log_likelihood, posterior_predictive and sample_stats groups."""
+def _variational_data_groups(model, X, sample_weight, idx, coords, draws, log_q, rng,
+                             predictive):
+    """observed_data, log_likelihood, (posterior_predictive) and sample_stats groups."""
     cov = model._updates.covariance
     X_sub = np.ascontiguousarray(X[idx])
     full = len(idx) == X.shape[0]
@@ -441,10 +444,12 @@ def _variational_data_groups(model, X, sample_weight, idx, coords, draws, log_q,
     groups["log_likelihood"] = make_dataset(
         model, {OBS_VAR: split_chains(ll, chains)}, {OBS_VAR: ["obs_id"]}, obs_coords, rows,
         skip_event_dims=True)
-    replicates = _replicate_data(cov, draws, len(idx), rng)
-    groups["posterior_predictive"] = make_dataset(
-        model, {OBS_VAR: split_chains(replicates, chains)}, {OBS_VAR: ["obs_id", "feature"]},
-        obs_coords, {"description": "one replicate of the observed rows per posterior draw"})
+    if predictive:
+        replicates = _replicate_data(cov, draws, len(idx), rng)
+        groups["posterior_predictive"] = make_dataset(
+            model, {OBS_VAR: split_chains(replicates, chains)},
+            {OBS_VAR: ["obs_id", "feature"]}, obs_coords,
+            {"description": "one replicate of the observed rows per posterior draw"})
     prior = VariationalPosterior.prior(cov, model._updates.priors, model.n_components)
     if full and sample_weight is None:
         total = ll.sum(axis=-1)
@@ -472,7 +477,7 @@ def _observed_dataset(model, X, idx, coords):
 
 # --------------------------------------------------------------------- entry point
 def to_datatree(model, X=None, *, sample_weight=None, n_draws=500, max_obs=2000,
-                n_bootstrap=100, random_state=None, progress=None):
+                n_bootstrap=100, random_state=None, progress=None, predictive=True):
     """Build the DataTree described in the module docstring.
 
     Parameters
@@ -499,6 +504,10 @@ def to_datatree(model, X=None, *, sample_weight=None, n_draws=500, max_obs=2000,
         is a terminal, True always (ImportError without tqdm: ``pip install
         "gaussmix[progress]"``), False never.
 
+    predictive : bool, default=True
+        Variational: include the ``prior`` and ``posterior_predictive`` groups
+        (:func:`gaussmix.diagnostics.diagnose`, which needs neither, skips them).
+
     Returns
     -------
     xarray.DataTree
@@ -523,13 +532,15 @@ def to_datatree(model, X=None, *, sample_weight=None, n_draws=500, max_obs=2000,
         groups["posterior"] = _draw_dataset(
             model, draws, coords, "independent draws from the kept fit's mean-field "
             "variational posterior q")
-        prior = VariationalPosterior.prior(model._updates.covariance, model._updates.priors,
-                                           model.n_components)
-        groups["prior"] = _draw_dataset(model, prior.sample(rng_draws, n_draws), coords,
-                                        "independent draws from the prior")
+        if predictive:
+            prior = VariationalPosterior.prior(model._updates.covariance,
+                                               model._updates.priors, model.n_components)
+            groups["prior"] = _draw_dataset(model, prior.sample(rng_draws, n_draws), coords,
+                                            "independent draws from the prior")
         if X is not None:
             groups.update(_variational_data_groups(model, X, w, idx, coords, draws,
-                                                   q.log_density(draws), rng_draws))
+                                                   q.log_density(draws), rng_draws,
+                                                   predictive))
     elif X is not None:
         groups["observed_data"] = _observed_dataset(model, X, idx, coords)
         if n_bootstrap > 0:

@@ -371,7 +371,7 @@ def diagnose(
     *,
     sample_weight: npt.ArrayLike | None = None,
     n_draws: int = 400,
-    max_obs: int = 1000,
+    max_obs: int = 500,
     random_state: int | np.random.Generator | np.random.RandomState | None = 0,
     decrease_rtol: float | None = None,
 ) -> DiagnosticReport:
@@ -396,8 +396,8 @@ def diagnose(
         The weights given to ``fit``, if any.
     n_draws : int, default=400
         Draws from the variational posterior (k-hat, LOO).
-    max_obs : int, default=1000
-        Observations kept for LOO (a seeded subsample of a larger X).
+    max_obs : int, default=500
+        Observations kept for the PSIS-LOO check (a seeded subsample of a larger X).
     random_state : int, numpy.random.Generator, numpy.random.RandomState or None, \
 default=0
         Seed of the draws and of the subsample; fixed by default so that the report
@@ -449,7 +449,7 @@ default=0
     dt = None
     if variational and X is not None:
         dt = to_datatree(model, X, sample_weight=sample_weight, n_draws=n_draws,
-                         max_obs=max_obs, random_state=random_state)
+                         max_obs=max_obs, random_state=random_state, predictive=False)
     report = DiagnosticReport(
         method=model.method, covariance_type=model.covariance_type, n_components=k,
         objective=objective_name(model), tol=float(model.tol), max_iter=int(model.max_iter),
