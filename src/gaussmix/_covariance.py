@@ -103,6 +103,7 @@ class _Triangular:
 
     def precision_cholesky(self, covariances):
         """Upper-triangular U with U U^T = inv(covariance), as scikit-learn stores it."""
+        _check_finite(covariances)
         d = covariances.shape[-1]
         out = np.empty_like(covariances)
         for p, cov in enumerate(covariances):
@@ -241,6 +242,7 @@ class _Diagonal:
         return ((diff * prec_chol) ** 2).sum(axis=1)
 
     def precision_cholesky(self, variances):
+        _check_finite(variances)
         if not np.all(variances > 0.0):  # also catches NaN
             raise ValueError(_ILL_DEFINED)
         return 1.0 / np.sqrt(variances)
@@ -274,6 +276,19 @@ class _Diagonal:
         """Raise unless every precision is positive (scikit-learn's message)."""
         if np.any(~(precisions > 0)):
             raise ValueError(f"'{self.name} precision' should be positive")
+
+
+OVERFLOW = (
+    "The covariances are not finite: squared distances overflow the floating-point "
+    "range (the data's scale is too large or the covariances too small). Rescale X "
+    "(e.g. StandardScaler) or increase reg_covar."
+)
+
+
+def _check_finite(covariances):
+    """Infinite covariances come from overflow, not from a degenerate component."""
+    if np.any(np.isinf(covariances)):
+        raise ValueError(OVERFLOW)
 
 
 def _symmetrize_lower(a):

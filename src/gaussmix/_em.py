@@ -38,27 +38,33 @@ class EMUpdates:
     reg_covar : float
         Added to the diagonal of every covariance.
     eps : float
-        ``10 * eps`` of the data's dtype is added to every N_k, as scikit-learn does,
-        so that an empty component gives a finite (if meaningless) mean.
+        ``10 * eps * weight_scale`` is added to every N_k (``10 * eps`` of the data's
+        dtype, as scikit-learn adds, for unit weights), so that an empty component
+        gives a finite (if meaningless) mean.
     priors : Priors or None
         None for maximum likelihood.  Otherwise the M-step is the joint posterior mode
         under a Normal-inverse-Wishart prior on each (mean, covariance) (Fraley &
         Raftery 2007) and, when ``priors.weights_given``, a symmetric Dirichlet on the
         weights.
+    weight_scale : float, default=1.0
+        The mean sample weight.  The guard on N_k scales with it, so that a maximum-
+        likelihood fit depends only on the relative weights (weights of 1e-20 give the
+        fit of weights of 1); with unit weights it is scikit-learn's guard.
     """
 
     attributes = ("weights_", "means_", "covariances_", "precisions_cholesky_")
 
-    def __init__(self, covariance, reg_covar, eps, priors=None):
+    def __init__(self, covariance, reg_covar, eps, priors=None, weight_scale=1.0):
         self.covariance = covariance
         self.reg_covar = reg_covar
         self.eps = eps
         self.priors = priors
+        self.weight_scale = weight_scale
 
     # ------------------------------------------------------------ M-step
     def _counts_and_means(self, centers, nk, s1):
         """N_k (+ 10 eps) and the responsibility-weighted means xbar_k."""
-        nk = nk + 10.0 * self.eps
+        nk = nk + 10.0 * self.eps * self.weight_scale
         return nk, centers + s1 / nk[:, np.newaxis]
 
     def params_from_stats(self, centers, nk, s1, s2):

@@ -507,20 +507,21 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """The updater for ``method`` (and MAP EM when a prior parameter is set)."""
         eps = float(np.finfo(source.dtype).eps)
         reg_covar = float(self.reg_covar)
+        scale = source.total_weight / source.n_samples   # 1.0 exactly without weights
         if self.method == "variational":
             priors = resolve_priors(self, source.n_features, source.moments, cov)
-            return VariationalUpdates(cov, reg_covar, eps, priors)
+            return VariationalUpdates(cov, reg_covar, eps, priors, scale)
         if not any_prior_set(self):
-            return EMUpdates(cov, reg_covar, eps, None)
+            return EMUpdates(cov, reg_covar, eps, None, scale)
         return EMUpdates(cov, reg_covar, eps,
-                         resolve_priors(self, source.n_features, source.moments, cov))
+                         resolve_priors(self, source.n_features, source.moments, cov), scale)
 
     def _fit(self, source):
         """Choose the updater, run the fit loop over ``source``, set the attributes."""
         n_features = source.n_features
         cov, inits = self._check_parameters(n_features)
         updates = self._make_updates(source, cov)
-        do_init = not (self.warm_start and hasattr(self, "converged_"))
+        do_init = not (self.warm_start and self._warm_start_usable(n_features))
         random_state = check_random_state(self.random_state)
         stats_shape = cov.stats_shape(self.n_components, n_features)
         init_sample = InitSample(source, self.init_max_samples, random_state)
@@ -530,6 +531,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 return updates.from_attributes(self), self.lower_bound_
             params = self._initial_params(source, init_sample, random_state, updates, inits,
                                           stats_shape)
+            _check_finite_start(params, source.dtype)
             return params, -np.inf
 
         reporter = (VerboseReporter(self.verbose, self.verbose_interval) if self.verbose
@@ -551,10 +553,40 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.lower_bounds_ = result.lower_bounds
         self.restarts_ = result.restarts
         self._fit_weight = source.total_weight   # scales per-sample objectives to nats
+        self._fit_signature = self._signature(n_features)
         for name in ("_online", "n_samples_seen_"):  # fit starts over
             if hasattr(self, name):
                 delattr(self, name)
         return self
+
+    def _signature(self, n_features):
+        """What a warm start must share with the fit it continues."""
+        return {"method": self.method, "covariance_type": self.covariance_type,
+                "n_components": int(self.n_components), "n_features": int(n_features)}
+
+    def _warm_start_usable(self, n_features):
+        """Whether ``warm_start`` can continue the previous fit; warn when it cannot.
+
+        A warm start continues from the fitted attributes, so the previous fit must
+        have the same method, covariance type, number of components and of features.
+        After ``set_params`` changed one of them (or a fit on other data), ``fit``
+        starts from a fresh initialisation instead, with a warning naming the change.
+        """
+        if not hasattr(self, "converged_"):
+            return False
+        before = getattr(self, "_fit_signature", None)
+        now = self._signature(n_features)
+        if before is None:  # a model from an older version: compare the shapes
+            before = {**now, "n_components": self.means_.shape[0],
+                      "n_features": self.means_.shape[1]}
+        changed = [f"{name} {before[name]!r} -> {now[name]!r}" for name in now
+                   if before[name] != now[name]]
+        if changed:
+            warnings.warn(
+                f"warm_start=True cannot continue the previous fit ({'; '.join(changed)}): "
+                "fitting from a fresh initialisation instead", UserWarning, stacklevel=4)
+            return False
+        return True
 
     def _set_fitted(self, updates, params, dtype):
         for name, value in updates.to_attributes(params, dtype).items():
@@ -579,7 +611,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             stats = stats_from_responsibilities(X, sample_weight, resp, cov)
             if not inits:
                 return updates.params_from_stats(*stats)
-            start = EMUpdates(cov, updates.reg_covar, updates.eps).params_from_stats(*stats)
+            start = EMUpdates(cov, updates.reg_covar, updates.eps,
+                              weight_scale=updates.weight_scale).params_from_stats(*stats)
         else:  # everything given: no need to draw responsibilities
             start = MixtureParams(None, None, None, None)
         if "weights" in inits:
@@ -591,7 +624,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             start.covariances = cov.covariances_from_precisions(inits["precisions"])
         if not isinstance(updates, VariationalUpdates):
             return start
-        em = EMUpdates(cov, updates.reg_covar, updates.eps)
+        em = EMUpdates(cov, updates.reg_covar, updates.eps, weight_scale=updates.weight_scale)
         _, nk, s1, s2 = source.statistics(em.kernel_inputs(start, source.dtype), stats_shape)
         return updates.params_from_stats(start.means, nk, s1, s2)
 
@@ -1186,6 +1219,21 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         from .diagnostics._plotting import plot_diagnostics
 
         return plot_diagnostics(self, path, **kwargs)
+
+
+def _check_finite_start(params, dtype):
+    """The initial model must be finite (also with ``max_iter=0``): else the data's scale
+    overflowed the initialisation."""
+    values = (params.weights, params.means, params.covariances, params.prec_chol)
+    with np.errstate(over="ignore"):  # cast to the data's dtype, as the attributes are
+        finite = all(np.all(np.isfinite(np.asarray(v, dtype=dtype))) for v in values)
+    if not finite:
+        raise ValueError(
+            "The initial model is not finite: squared distances overflow the "
+            f"floating-point range of {np.dtype(dtype)} (the data's scale is too large or "
+            "the covariances too small). Rescale X (e.g. StandardScaler) or increase "
+            "reg_covar."
+        )
 
 
 def _check_n_samples(n_samples):

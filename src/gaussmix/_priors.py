@@ -116,10 +116,29 @@ def _named(check, parameter, *args):
         raise type(exc)(f"{exc} (in {parameter})") from None
 
 
+#: The default covariance prior is floored at this fraction of the average variance,
+#: so that it stays a proper (positive definite) Wishart scale on singular data.
+SCALE_FLOOR = 1e-6
+
+
 def _default_scale(covariance, data_cov):
+    """The data covariance (its diagonal, its average variance), floored where singular.
+
+    A constant feature, identical rows or a single positively weighted sample make the
+    data covariance singular; the Wishart prior would then be improper and the ELBO
+    -inf.  Eigenvalues (variances) below ``SCALE_FLOOR`` times the average variance
+    (1 when every feature is constant) are raised to that floor; a regular data
+    covariance is left exactly as it is (scikit-learn's default).
+    """
+    variances = np.diag(data_cov)
+    average = float(variances.mean())
+    floor = SCALE_FLOOR * average if average > 0 and np.isfinite(average) else 1.0
     if not covariance.diagonal:
+        smallest = float(np.linalg.eigvalsh(data_cov)[0])
+        if smallest < floor:
+            data_cov = data_cov + (floor - smallest) * np.eye(data_cov.shape[0])
         return data_cov[np.newaxis]
-    return covariance.project(np.diag(data_cov)[np.newaxis])
+    return np.maximum(covariance.project(variances[np.newaxis]), floor)
 
 
 def _check_scale(covariance, value, n_features):

@@ -39,7 +39,17 @@ def check_sample_weight(sample_weight, n_samples):
         raise ValueError("sample_weight must be non-negative, got negative values")
     if not np.any(w > 0):
         raise ValueError("sample_weight must have at least one positive entry (all are zero)")
+    check_weight_total(w.sum())
     return np.ascontiguousarray(w)
+
+
+def check_weight_total(total):
+    """The weights' sum must be finite: only their ratios matter, so rescale them."""
+    if not np.isfinite(total):
+        raise ValueError(
+            "sample_weight sums to infinity in float64: only the ratios of the weights "
+            "matter, so divide them by their maximum"
+        )
 
 
 def check_scalar(value, name, kind, *, low=None, high=None, low_inclusive=True):

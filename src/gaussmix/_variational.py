@@ -58,7 +58,7 @@ class VariationalUpdates(EMUpdates):
     reg_covar : float
         Added to the empirical covariances, as scikit-learn does.
     eps : float
-        ``10 * eps`` of the data's dtype is added to every N_k.
+        ``10 * eps * weight_scale`` is added to every N_k (see ``EMUpdates``).
     priors : Priors
     """
 

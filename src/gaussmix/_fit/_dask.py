@@ -17,6 +17,7 @@ import numpy as np
 from sklearn.utils import assert_all_finite
 
 from .. import _kernel
+from .._validation import check_weight_total
 from . import _moments
 from ._sources import subsample_indices
 
@@ -117,6 +118,7 @@ class DaskSource:
             raise ValueError("sample_weight must be non-negative, got negative values")
         if positive == 0:
             raise ValueError("sample_weight must have at least one positive entry (all are zero)")
+        check_weight_total(total)
         self.total_weight, self.n_positive = float(total), int(positive)
         return w[:, np.newaxis]
 

@@ -16,7 +16,19 @@ def _labels(log_prob, dtype):
 
 
 def _probabilities(log_prob, dtype):
-    resp = np.exp(log_prob - logsumexp(log_prob, axis=1, keepdims=True))
+    """Responsibilities that sum to one for any finite input.
+
+    Normalised after subtracting the row maximum: for a point very far from every
+    component the log-densities are huge and nearly equal (-5e19 and -5e19 - 0.3),
+    and ``log_prob - logsumexp`` would round to 0 for both.  A row whose
+    log-densities are all -inf (distances beyond the floating-point range) gets
+    uniform probabilities: nothing distinguishes the components there.
+    """
+    top = log_prob.max(axis=1, keepdims=True)
+    lost = ~np.isfinite(top[:, 0])
+    resp = np.exp(log_prob - np.where(lost[:, np.newaxis], 0.0, top))
+    resp[lost] = 1.0
+    resp /= resp.sum(axis=1, keepdims=True)
     return resp.astype(dtype, copy=False)
 
 

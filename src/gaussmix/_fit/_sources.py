@@ -27,6 +27,7 @@ from sklearn.utils import assert_all_finite
 from sklearn.utils.random import sample_without_replacement
 
 from .. import _kernel
+from .._validation import check_weight_total
 from . import _moments
 
 
@@ -195,6 +196,7 @@ class BlockSource:
             positive += int(np.count_nonzero(block))
         if positive == 0:
             raise ValueError("sample_weight must have at least one positive entry (all are zero)")
+        check_weight_total(total)
         return total, positive
 
     def _read_weights(self, start, stop):
