@@ -6,7 +6,6 @@ to its blocks wherever they are: in this process, or on a Dask worker.
 """
 
 import numpy as np
-from scipy.special import logsumexp
 
 from .. import _kernel
 
@@ -15,25 +14,41 @@ def _labels(log_prob, dtype):
     return log_prob.argmax(axis=1)
 
 
+def _shift_exp(log_prob):
+    """exp(log_prob - row max), in place; returns (the exponentials, row max, lost rows).
+
+    Rows whose log-densities are all -inf (distances beyond the floating-point range)
+    are "lost": their shift is 0 and their exponentials 0.  Working in place keeps the
+    memory of a block at one (rows, k) array.
+    """
+    top = log_prob.max(axis=1)
+    lost = ~np.isfinite(top)
+    top[lost] = 0.0
+    log_prob -= top[:, np.newaxis]
+    np.exp(log_prob, out=log_prob)
+    return log_prob, top, lost
+
+
 def _probabilities(log_prob, dtype):
     """Responsibilities that sum to one for any finite input.
 
     Normalised after subtracting the row maximum: for a point very far from every
     component the log-densities are huge and nearly equal (-5e19 and -5e19 - 0.3),
     and ``log_prob - logsumexp`` would round to 0 for both.  A row whose
-    log-densities are all -inf (distances beyond the floating-point range) gets
-    uniform probabilities: nothing distinguishes the components there.
+    log-densities are all -inf gets uniform probabilities: nothing distinguishes the
+    components there.
     """
-    top = log_prob.max(axis=1, keepdims=True)
-    lost = ~np.isfinite(top[:, 0])
-    resp = np.exp(log_prob - np.where(lost[:, np.newaxis], 0.0, top))
+    resp, _, lost = _shift_exp(log_prob)
     resp[lost] = 1.0
     resp /= resp.sum(axis=1, keepdims=True)
     return resp.astype(dtype, copy=False)
 
 
 def _log_densities(log_prob, dtype):
-    return logsumexp(log_prob, axis=1).astype(dtype, copy=False)
+    """log sum_k exp(log_prob[:, k]) per row (-inf for lost rows)."""
+    values, top, _ = _shift_exp(log_prob)
+    with np.errstate(divide="ignore"):
+        return (np.log(values.sum(axis=1)) + top).astype(dtype, copy=False)
 
 
 # kind -> (reduction of log p(x, z=k), whether it has one column per component)
@@ -61,6 +76,10 @@ class RowOutput:
         self.inputs = inputs
         self.kind = kind
         self.n_threads = n_threads
+
+    @property
+    def n_components(self):
+        return self.inputs.log_norm.shape[0]
 
     def output_spec(self, dtype):
         """(trailing shape, dtype) of the output for data of ``dtype``."""

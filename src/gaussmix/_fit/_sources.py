@@ -121,7 +121,9 @@ class InMemorySource:
     def map_rows(self, func, tail_shape, dtype, out=None):
         """``out[rows] = func(X[rows])`` over blocks of rows; returns ``out``."""
         out = _allocate(out, self.n_samples, tail_shape, dtype)
-        k_bytes = 8 * int(np.prod(tail_shape, dtype=np.int64)) + 64
+        # A block's memory is its (rows, k) float64 log-probabilities (the X block is a
+        # view), so working_memory bounds rows x (features + components).
+        k_bytes = 8 * func.n_components
         rows = block_rows(self.n_features, self.X.itemsize, self.working_memory, k_bytes)
         with _kernel.single_threaded_blas():
             for start in range(0, self.n_samples, rows):
