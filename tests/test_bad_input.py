@@ -321,3 +321,124 @@ def test_bad_sample_size_matches_sklearn(X, fitted, n_samples):
 def test_non_integer_sample_size(fitted):
     with pytest.raises(TypeError, match="n_samples"):
         fitted.sample(2.5)
+
+
+# ------------------------------------------------------------------------ input types
+def _as(kind, X):
+    if kind == "int":
+        return np.rint(X * 10).astype(np.int64)
+    if kind == "bool":
+        return X > 0
+    if kind == "uint8":
+        return np.clip(np.rint(X * 10 + 100), 0, 255).astype(np.uint8)
+    if kind == "float16":
+        return X.astype(np.float16)
+    if kind == "big-endian":
+        return X.astype(">f8")
+    if kind == "masked":
+        return np.ma.masked_array(X, mask=np.zeros_like(X, dtype=bool))
+    if kind == "pandas-nullable":
+        pd = pytest.importorskip("pandas")
+        return pd.DataFrame(X, columns=["a", "b"]).astype("Float64")
+    raise AssertionError(kind)
+
+
+@pytest.mark.parametrize("kind", ["int", "uint8", "float16", "big-endian", "masked",
+                                  "pandas-nullable"])
+def test_numeric_input_types_fit_as_float64(X, kind):
+    data = _as(kind, X)
+    gm = GaussianMixture(n_components=2, random_state=0).fit(data)
+    reference = GaussianMixture(n_components=2, random_state=0).fit(
+        np.asarray(data, dtype=np.float64))
+    np.testing.assert_allclose(gm.means_, reference.means_)
+    assert gm.means_.dtype == np.float64
+    np.testing.assert_allclose(gm.predict_proba(data).sum(axis=1), 1.0)
+
+
+def test_bool_input_is_a_clear_error_or_a_finite_model(X):
+    try:
+        gm = GaussianMixture(n_components=2, random_state=0).fit(_as("bool", X))
+    except ValueError as exc:
+        assert "ill-defined" in str(exc) or "distinct" in str(exc)
+    else:
+        assert np.all(np.isfinite(gm.covariances_))
+
+
+def test_object_input_with_strings_is_refused(X):
+    data = X.astype(object)
+    data[3, 1] = "three"
+    with pytest.raises(ValueError, match="could not convert|numeric"):
+        GaussianMixture(n_components=2).fit(data)
+
+
+def test_pandas_nullable_with_missing_value_is_refused(X):
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(X, columns=["a", "b"]).astype("Float64")
+    frame.iloc[4, 0] = pd.NA
+    with pytest.raises(ValueError, match="NaN"):
+        GaussianMixture(n_components=2).fit(frame)
+
+
+@pytest.mark.parametrize("method", ["em", "variational"])
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+def test_reg_covar_zero_collapse_every_type(method, covariance_type):
+    """A component on identical points without regularisation: the ill-defined error for
+    EM; the default (proper) prior keeps a variational fit finite."""
+    X = np.vstack([np.ones((10, 2)), np.ones((10, 2)) * 5, np.ones((10, 2)) * [5, 9]])
+    gm = GaussianMixture(n_components=3, covariance_type=covariance_type, method=method,
+                         reg_covar=0.0, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        if method == "em":
+            with pytest.raises(ValueError, match="ill-defined empirical covariance"):
+                gm.fit(X)
+            return
+        gm.fit(X)
+    assert np.all(np.isfinite(gm.lower_bounds_))
+    np.testing.assert_allclose(gm.predict_proba(X).sum(axis=1), 1.0)
+
+
+# ------------------------------------------------------------------------ contract
+hypothesis = pytest.importorskip("hypothesis")
+st = hypothesis.strategies
+
+
+@hypothesis.settings(max_examples=200, deadline=None, derandomize=True,
+                     suppress_health_check=list(hypothesis.HealthCheck))
+@hypothesis.given(
+    n=st.integers(2, 40), d=st.integers(1, 4), k=st.integers(1, 4),
+    dtype=st.sampled_from([np.float64, np.float32]),
+    log_scale=st.sampled_from([-30, -8, 0, 8, 30]),
+    offset=st.sampled_from([0.0, 1e6, -1e6]),
+    weights=st.sampled_from(["none", "integer", "tiny", "one positive"]),
+    method=st.sampled_from(["em", "variational"]),
+    covariance_type=st.sampled_from(["full", "tied", "diag", "spherical"]),
+    seed=st.integers(0, 2**16),
+)
+def test_contract_clear_error_or_a_finite_model(n, d, k, dtype, log_scale, offset, weights,
+                                                method, covariance_type, seed):
+    """Any valid-looking input: a clear ValueError, or a finite model whose
+    probabilities sum to one."""
+    rng = np.random.default_rng(seed)
+    X = (rng.normal(size=(n, d)) * 10.0**log_scale + offset).astype(dtype)
+    w = {"none": None, "integer": rng.integers(0, 4, n).astype(float),
+         "tiny": rng.uniform(size=n) * 1e-200, "one positive": np.eye(1, n, 0)[0]}[weights]
+    gm = GaussianMixture(k, method=method, covariance_type=covariance_type, max_iter=20,
+                         random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            gm.fit(X, sample_weight=w)
+        except ValueError as exc:
+            message = str(exc)
+            assert any(s in message for s in (
+                "n_samples", "n_components", "sample_weight", "ill-defined", "Rescale X",
+                "positive entries", "not finite", "at least one positive")), message
+            with pytest.raises(NotFittedError):
+                gm.predict(X)
+            return
+    for name in ("weights_", "means_", "covariances_", "precisions_cholesky_"):
+        assert np.all(np.isfinite(getattr(gm, name))), name
+    assert np.isfinite(gm.lower_bound_)
+    proba = gm.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)

@@ -20,6 +20,10 @@ _BLOCK_ROWS = 8192
 def initial_responsibilities(X, sample_weight, n_components, init_params, random_state):
     """Return an (n, k) float64 responsibility matrix (one-hot for all but 'random')."""
     n_samples = X.shape[0]
+    if sample_weight is not None:
+        # Only the ratios matter here; k-means casts weights to X's dtype, where tiny
+        # (valid) float64 weights would underflow to zero.
+        sample_weight = sample_weight / sample_weight.max()
     resp = np.zeros((n_samples, n_components))
     if init_params == "kmeans":
         labels = (
