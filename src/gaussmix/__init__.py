@@ -17,6 +17,7 @@ array([0.5, 0.5])
 
 from ._bayesian_mixture import BayesianGaussianMixture
 from ._gaussian_mixture import GaussianMixture
+from ._persistence import InconsistentVersionWarning, load
 from ._show_versions import show_versions
 from ._version import __version__
 from .datasets import load_faithful
@@ -26,8 +27,10 @@ __all__ = [
     "BayesianGaussianMixture",
     "DiagnosticReport",
     "GaussianMixture",
+    "InconsistentVersionWarning",
     "__version__",
     "compare_models",
+    "load",
     "load_faithful",
     "plot_diagnostics",
     "show_versions",
