@@ -168,7 +168,7 @@ def _sorted_sets(message):
 
 GM_CASES = [
     dict(n_components=0), dict(n_components=-2), dict(n_components=2.5),
-    dict(n_components="2"), dict(covariance_type="banana"), dict(tol=-1),
+    dict(n_components="2"), dict(tol=-1),
     dict(tol=np.nan), dict(reg_covar=-1), dict(max_iter=-1), dict(max_iter=1.5),
     dict(n_init=0), dict(init_params="x"), dict(verbose_interval=0), dict(verbose=-1),
     dict(warm_start="yes"), dict(random_state="seed"), dict(weights_init="abc"),
@@ -183,7 +183,22 @@ def test_bad_parameter_values_match_sklearn(X, params):
     _assert_same_error(lambda: GaussianMixture(**kw), lambda: mixture.GaussianMixture(**kw), X)
 
 
+def test_unknown_covariance_type_lists_scikit_learn_and_mclust_names(X):
+    """scikit-learn's message, with mclust's 14 names added (its four are aliases)."""
+    from sklearn import mixture
+
+    with pytest.raises(Exception) as theirs:
+        mixture.GaussianMixture(covariance_type="banana").fit(X)
+    with pytest.raises(type(theirs.value)) as ours:
+        GaussianMixture(covariance_type="banana").fit(X)
+    expected = _sorted_sets(str(theirs.value)).removesuffix(" Got 'banana' instead.")
+    message = _sorted_sets(str(ours.value))
+    assert message.startswith(expected.removesuffix("."))
+    assert "or a str among {'EEE', 'EEI'" in message
+
+
 BGM_CASES = [
+    dict(covariance_type="banana"),
     dict(weight_concentration_prior_type="x"), dict(weight_concentration_prior=0.0),
     dict(weight_concentration_prior=-1), dict(mean_precision_prior=0),
     dict(degrees_of_freedom_prior=0.0), dict(degrees_of_freedom_prior=0.5),

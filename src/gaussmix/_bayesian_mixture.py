@@ -112,9 +112,11 @@ default='kmeans'
     precisions_init = None
 
     _parameter_constraints: dict = {
-        name: constraint
-        for name, constraint in GaussianMixture._parameter_constraints.items()
-        if name not in ("method", "weights_init", "means_init", "precisions_init")
+        **{name: constraint
+           for name, constraint in GaussianMixture._parameter_constraints.items()
+           if name not in ("method", "weights_init", "means_init", "precisions_init")},
+        # variational Bayes keeps scikit-learn's four types (and its message)
+        "covariance_type": GaussianMixture._parameter_constraints["covariance_type"][:1],
     }
 
     def __init__(

@@ -42,7 +42,7 @@ class _Triangular:
         d = n_features
         return (d, d) if self.shared else (n_components, d, d)
 
-    def to_public(self, canonical):
+    def to_public(self, canonical, n_components=None):
         return canonical[0] if self.shared else canonical
 
     def from_public(self, public, n_features=None):
@@ -191,7 +191,7 @@ class _Diagonal:
     def public_shape(self, n_components, n_features):
         return (n_components,) if self.isotropic else (n_components, n_features)
 
-    def to_public(self, canonical):
+    def to_public(self, canonical, n_components=None):
         return canonical[:, 0].copy() if self.isotropic else canonical
 
     def from_public(self, public, n_features=None):
@@ -306,10 +306,13 @@ COVARIANCE_TYPES = {
 
 
 def get_covariance(name):
-    """Return the strategy object for ``covariance_type``."""
+    """Return the strategy object for ``covariance_type``: one of scikit-learn's four
+    names, or one of mclust's 14 (see :mod:`gaussmix.models`)."""
+    from .models import MODELS
+
     try:
-        return COVARIANCE_TYPES[name]
+        return MODELS[name]
     except (KeyError, TypeError):
         raise ValueError(
-            f"covariance_type must be one of {sorted(COVARIANCE_TYPES)}, got {name!r}"
+            f"covariance_type must be one of {list(MODELS)}, got {name!r}"
         ) from None

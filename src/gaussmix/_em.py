@@ -148,12 +148,13 @@ class EMUpdates:
     def to_attributes(self, params, dtype):
         """Fitted attributes (scikit-learn shapes, the data's dtype)."""
         cov = self.covariance
+        k = params.means.shape[0]
         return {
             "weights_": params.weights.astype(dtype),
             "means_": params.means.astype(dtype),
-            "covariances_": cov.to_public(params.covariances).astype(dtype),
-            "precisions_cholesky_": cov.to_public(params.prec_chol).astype(dtype),
-            "precisions_": cov.to_public(cov.precisions(params.prec_chol)).astype(dtype),
+            "covariances_": cov.to_public(params.covariances, k).astype(dtype),
+            "precisions_cholesky_": cov.to_public(params.prec_chol, k).astype(dtype),
+            "precisions_": cov.to_public(cov.precisions(params.prec_chol), k).astype(dtype),
         }
 
     def from_attributes(self, estimator):

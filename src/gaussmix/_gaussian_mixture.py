@@ -37,6 +37,7 @@ from ._initialization import (
     initial_responsibilities,
     stats_from_responsibilities,
 )
+from .models import MCLUST_MODELS, decompose, is_mclust_name
 from ._priors import (
     PRIOR_PARAMETERS,
     any_prior_set,
@@ -97,9 +98,15 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     ----------
     n_components : int, default=1
         Number of mixture components.
-    covariance_type : {'full', 'tied', 'diag', 'spherical'}, default='full'
+    covariance_type : {'full', 'tied', 'diag', 'spherical'} or an mclust model name, \
+default='full'
         'full': each component has its own covariance matrix; 'tied': all share one;
         'diag': each has a diagonal covariance; 'spherical': each has one variance.
+        With ``method='em'`` (maximum likelihood) also mclust's 14 parsimonious models
+        Sigma_k = lambda_k D_k A_k D_k^T: 'EII', 'VII', 'EEI', 'VEI', 'EVI', 'VVI',
+        'EEE', 'VEE', 'EVE', 'VVE', 'EEV', 'VEV', 'EVV', 'VVV' (volume, shape,
+        orientation Equal, Variable or Identity; see :mod:`gaussmix.models`).  VII,
+        VVI, EEE and VVV are spherical, diag, tied and full, with (k, d, d) attributes.
     method : {'em', 'variational'}, default='em'
         'em': expectation-maximisation (maximum likelihood, or MAP when a prior
         parameter is set).  'variational': mean-field variational Bayes.
@@ -121,7 +128,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     precisions_init : array-like, default=None
         Initial precisions (inverse covariances), shaped by ``covariance_type``:
         (n_components,) spherical, (n_features, n_features) tied,
-        (n_components, n_features) diag, (n_components, n_features, n_features) full.
+        (n_components, n_features) diag, (n_components, n_features, n_features) full
+        and every mclust name.
     random_state : int, RandomState instance or None, default=None
         Seed for the initialisation and for :meth:`sample`.
     warm_start : bool, default=False
@@ -220,6 +228,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Names of the features seen during fit, when X has string column names.
+    volumes_, shapes_, orientations_ : ndarray
+        For an mclust ``covariance_type``: the decomposition Sigma_k = lambda_k D_k
+        diag(A_k) D_k^T of ``covariances_`` into volumes lambda_k (n_components,),
+        shapes A_k (n_components, n_features; det 1) and orientations D_k
+        (n_components, n_features, n_features).
     n_samples_seen_ : int
         Rows seen by :meth:`partial_fit` since the estimator was last initialised
         (only set by ``partial_fit``; ``fit`` starts over and removes it).
@@ -252,7 +265,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         "n_components": [Interval(Integral, 1, None, closed="left")],
         # (The sets are written in scikit-learn's order, so that its messages, which
         # list a set's options in iteration order, come out the same.)
-        "covariance_type": [StrOptions({"full", "tied", "diag", "spherical"})],
+        "covariance_type": [StrOptions({"full", "tied", "diag", "spherical"}),
+                            StrOptions(set(MCLUST_MODELS))],
         "method": [StrOptions(set(METHODS))],
         "tol": [Interval(Real, 0.0, None, closed="left")],
         "reg_covar": [Interval(Real, 0.0, None, closed="left")],
@@ -359,6 +373,14 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         Types and ranges of every parameter were checked by ``_validate_params``.
         """
         k, cov = self.n_components, get_covariance(self.covariance_type)
+        if is_mclust_name(self.covariance_type) and (
+                self.method == "variational" or any_prior_set(self)):
+            raise ValueError(
+                f"covariance_type={self.covariance_type!r} (an mclust model) is fitted by "
+                "maximum-likelihood EM only: with method='variational' or a prior "
+                "parameter (MAP EM) use 'full', 'tied', 'diag' or 'spherical' (mclust's "
+                "VVV, EEE, VVI, VII)"
+            )
         inits = {}
         if self.weights_init is not None:
             inits["weights"] = check_weights_init(self.weights_init, k)
@@ -368,6 +390,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             shape = cov.public_shape(k, n_features)
             prec = check_param_array(self.precisions_init, shape, f"{cov.name} precision",
                                      allow_nd=len(shape) > 2)
+            if hasattr(cov, "check_public_precisions"):
+                cov.check_public_precisions(prec)
             prec = cov.from_public(prec, n_features)
             cov.check_precisions(prec)
             inits["precisions"] = prec
@@ -593,6 +617,12 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     def _set_fitted(self, updates, params, dtype):
         for name, value in updates.to_attributes(params, dtype).items():
             setattr(self, name, value)
+        for name in ("volumes_", "shapes_", "orientations_"):
+            self.__dict__.pop(name, None)
+        if is_mclust_name(self.covariance_type):   # Sigma_k = lambda_k D_k A_k D_k^T
+            parts = decompose(self.covariances_, self.covariance_type)
+            self.volumes_, self.shapes_, self.orientations_ = (
+                part.astype(dtype) for part in parts)
         self._set_prior_attributes(updates)
         self._updates = updates
 

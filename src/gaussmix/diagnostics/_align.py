@@ -32,7 +32,7 @@ def full_covariances(covariance_type, covariances, n_components, n_features):
     """Public ``covariances_`` of any covariance type as (k, d, d) float64."""
     cov = np.asarray(covariances, dtype=np.float64)
     k, d = n_components, n_features
-    if covariance_type == "full":
+    if covariance_type not in ("tied", "diag", "spherical"):   # full, and mclust's names
         return cov
     if covariance_type == "tied":
         return np.broadcast_to(cov, (k, d, d))

@@ -182,6 +182,8 @@ def _coords(model):
 
 def precision_dims(cov):
     """Dims of a precision (or covariance) variable of the covariance type."""
+    if getattr(cov, "public_full", False):   # mclust's names: (k, d, d) whatever the layout
+        return ["component", "feature", "feature_bis"]
     if cov.diagonal:
         return ["component"] if cov.isotropic else ["component", "feature"]
     return ["feature", "feature_bis"] if cov.shared else ["component", "feature", "feature_bis"]
