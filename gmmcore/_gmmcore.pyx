@@ -100,12 +100,12 @@ cdef void _sum_squares_transposed(
             if scales_t == NULL:
                 for j in range(k):
                     t = v - ct[j]
-                    row[j] += <double> (t * t)
+                    row[j] += (<double> t) * (<double> t)   # squared in double: no float32 overflow
             else:
                 st = scales_t + f * k
                 for j in range(k):
                     t = (v - ct[j]) * st[j]
-                    row[j] += <double> (t * t)
+                    row[j] += (<double> t) * (<double> t)
 
 
 cdef void _chunk_log_prob(
@@ -142,7 +142,8 @@ cdef void _chunk_log_prob(
             for i in range(c):
                 sq = 0.0
                 for f in range(d):
-                    sq = sq + <double> (proj[i * d + f] * proj[i * d + f])
+                    # squared in double: float32 squares overflow from 1.8e19
+                    sq = sq + (<double> proj[i * d + f]) * (<double> proj[i * d + f])
                 log_prob[i * k + p] = sq
     for i in range(c):
         for j in range(k):

@@ -153,8 +153,12 @@ def test_probabilities_sum_to_one_for_far_points(dtype):
     X = _blobs(d=2).astype(dtype)
     gm = GaussianMixture(2, random_state=0).fit(X)
     top = np.finfo(dtype).max / 10
-    far = np.array([[1e10, 1e10], [-1e10, 3e9], [1e18, -1e18], [top, top]], dtype=dtype)
+    far = np.array([[1e10, 1e10], [-1e10, 3e9], [1e18, -1e18], [1e20, -1e20], [top, top]],
+                   dtype=dtype)
     proba = gm.predict_proba(far)
+    # squares are formed in double: a float32 1e20 is far, not infinitely far, so its
+    # components are still told apart (an overflow would give uniform probabilities)
+    assert proba[3].max() > 0.99
     assert np.all(np.isfinite(proba))
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
     labels = gm.predict(far)

@@ -110,6 +110,20 @@ def _check_X(X):
         raise ValueError("X must be C-contiguous")
 
 
+def _check_arrays(inputs, outputs):
+    """Required arguments are arrays (TypeError naming None), and no output shares
+    memory with an input or another output (the kernel reads while it writes)."""
+    for name, value in {**inputs, **outputs}.items():
+        if value is None:
+            raise TypeError(f"{name} must be an array, got None")
+    names = list(outputs)
+    arrays = {**inputs, **outputs}
+    for i, out in enumerate(names):
+        for other in [n for n in arrays if n != out and n not in names[:i]]:
+            if arrays[other] is not None and np.may_share_memory(outputs[out], arrays[other]):
+                raise ValueError(f"{out} must not share memory with {other}")
+
+
 def accumulate_stats_raw(X, sample_weight, means, anchors, offsets, factors, log_norm,
                          diagonal, nk, s1, s2, n_threads=1):
     """One pass: return sum_n w_n log p(x_n); fill N_k, S1_k, S2_k centred at ``means``.
@@ -120,6 +134,11 @@ def accumulate_stats_raw(X, sample_weight, means, anchors, offsets, factors, log
     already holds it) and runs on one thread in a forked child.
     """
     _check_X(X)
+    inputs = {"X": X, "means": means, "anchors": anchors, "factors": factors,
+              "log_norm": log_norm}
+    _check_arrays(inputs | ({} if sample_weight is None else {"sample_weight": sample_weight})
+                  | ({} if offsets is None else {"offsets": offsets}),
+                  {"nk": nk, "s1": s1, "s2": s2})
     n_threads = _kernel_threads(n_threads)
     with single_threaded_blas():
         return _gmmcore.accumulate_stats(X, sample_weight, means, anchors, offsets,
@@ -133,6 +152,8 @@ def log_prob_raw(X, anchors, offsets, factors, log_norm, diagonal, out, n_thread
     Holds :func:`single_threaded_blas` and runs on one thread in a forked child.
     """
     _check_X(X)
+    _check_arrays({"X": X, "anchors": anchors, "factors": factors, "log_norm": log_norm}
+                  | ({} if offsets is None else {"offsets": offsets}), {"out": out})
     n_threads = _kernel_threads(n_threads)
     with single_threaded_blas():
         return _gmmcore.log_prob(X, anchors, offsets, factors, log_norm, diagonal, out,
