@@ -170,7 +170,7 @@ GM_CASES = [
     dict(n_components=0), dict(n_components=-2), dict(n_components=2.5),
     dict(n_components="2"), dict(tol=-1),
     dict(tol=np.nan), dict(reg_covar=-1), dict(max_iter=-1), dict(max_iter=1.5),
-    dict(n_init=0), dict(init_params="x"), dict(verbose_interval=0), dict(verbose=-1),
+    dict(n_init=0), dict(verbose_interval=0), dict(verbose=-1),
     dict(warm_start="yes"), dict(random_state="seed"), dict(weights_init="abc"),
 ]
 
@@ -181,6 +181,18 @@ def test_bad_parameter_values_match_sklearn(X, params):
 
     kw = {"n_components": 2, **params}
     _assert_same_error(lambda: GaussianMixture(**kw), lambda: mixture.GaussianMixture(**kw), X)
+
+
+def test_unknown_init_params_lists_hc_too(X):
+    from sklearn import mixture
+
+    with pytest.raises(Exception) as theirs:
+        mixture.GaussianMixture(init_params="x").fit(X)
+    with pytest.raises(type(theirs.value)) as ours:
+        GaussianMixture(init_params="x").fit(X)
+    expected = _sorted_sets(str(theirs.value)).removesuffix(" Got 'x' instead.")
+    message = _sorted_sets(str(ours.value))
+    assert message.startswith(expected.removesuffix(".")) and "{'hc'}" in message
 
 
 def test_unknown_covariance_type_lists_scikit_learn_and_mclust_names(X):

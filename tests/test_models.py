@@ -196,3 +196,23 @@ def test_bad_model_names_and_unsupported_combinations():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         GaussianMixture(2, covariance_type="VVE", random_state=0).fit(X)
+
+
+@pytest.mark.parametrize("model", ["EEI", "VEV", "EEE", "EVE"])
+def test_hc_start_reaches_mclust_optimum_and_models_save(model, tmp_path):
+    """init_params='hc' is deterministic; the mclust models save and load exactly."""
+    import gaussmix
+
+    X = load_faithful()[0]
+    gm = GaussianMixture(3, covariance_type=model, init_params="hc", tol=1e-10,
+                         max_iter=2000).fit(X)
+    again = GaussianMixture(3, covariance_type=model, init_params="hc", tol=1e-10,
+                            max_iter=2000).fit(X[::-1])          # row order does not matter
+    np.testing.assert_allclose(np.sort(gm.means_, axis=0), np.sort(again.means_, axis=0),
+                               rtol=1e-10)
+    if model == "EEE":    # mclust's choice on Old Faithful, at its optimum (see above)
+        assert gm.score(X) * X.shape[0] == pytest.approx(-1126.3159, abs=1e-3)
+    gm.save(tmp_path / "m.npz")
+    loaded = gaussmix.load(tmp_path / "m.npz")
+    np.testing.assert_array_equal(loaded.predict_proba(X), gm.predict_proba(X))
+    np.testing.assert_array_equal(loaded.volumes_, gm.volumes_)

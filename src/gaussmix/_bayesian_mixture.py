@@ -26,7 +26,7 @@ class BayesianGaussianMixture(GaussianMixture):
         Number of iterations per initialisation.
     n_init : int, default=1
         Number of initialisations; the one with the highest lower bound is kept.
-    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'}, \
+    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data', 'hc'}, \
 default='kmeans'
         How the initial responsibilities are drawn.
     weight_concentration_prior_type : {'dirichlet_process', \

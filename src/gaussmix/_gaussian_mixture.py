@@ -119,8 +119,13 @@ default='full'
         Number of EM iterations per initialisation.
     n_init : int, default=1
         Number of initialisations; the one with the highest lower bound is kept.
-    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'}, default='kmeans'
-        How the initial responsibilities are drawn.
+    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data', 'hc'}, \
+default='kmeans'
+        How the initial responsibilities are drawn.  'hc' is mclust's default:
+        model-based agglomerative hierarchical clustering (Fraley 1998; VVV criterion on
+        SVD-transformed data, see :mod:`gaussmix._hierarchical`), deterministic and
+        independent of the row order (on at most 2000 distinct rows, a systematic
+        weighted subset, the others classified).
     weights_init : array-like of shape (n_components,), default=None
         Initial weights (override those of ``init_params``).
     means_init : array-like of shape (n_components, n_features), default=None
@@ -272,7 +277,8 @@ default='full'
         "reg_covar": [Interval(Real, 0.0, None, closed="left")],
         "max_iter": [Interval(Integral, 0, None, closed="left")],
         "n_init": [Interval(Integral, 1, None, closed="left")],
-        "init_params": [StrOptions({"kmeans", "random", "random_from_data", "k-means++"})],
+        "init_params": [StrOptions({"kmeans", "random", "random_from_data", "k-means++"}),
+                        StrOptions({"hc"})],
         "weights_init": ["array-like", None],
         "means_init": ["array-like", None],
         "precisions_init": ["array-like", None],
@@ -356,8 +362,11 @@ default='full'
         For ``check_estimator(est, expected_failed_checks=est._expected_failed_checks())``
         and ``parametrize_with_checks``.  (scikit-learn >= 1.6 no longer reads expected
         failures from an estimator's tags; the caller passes them, as scikit-learn does
-        for its own ``KMeans`` and mixtures.)
+        for its own ``KMeans`` and mixtures.)  With ``init_params='hc'`` (deterministic,
+        row-order independent, integer weights as repeated rows) there is none.
         """
+        if self.init_params == "hc":
+            return {}
         return {
             "check_sample_weight_equivalence_on_dense_data": (
                 "the default k-means initialisation depends on the order of the rows, "

@@ -13,13 +13,23 @@ seed points.
 import numpy as np
 from sklearn.cluster import KMeans, kmeans_plusplus
 
-INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
+from ._hierarchical import cached_hierarchical_tree
+
+INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data", "hc")
 _BLOCK_ROWS = 8192
 
 
 def initial_responsibilities(X, sample_weight, n_components, init_params, random_state):
     """Return an (n, k) float64 responsibility matrix (one-hot for all but 'random')."""
     n_samples = X.shape[0]
+    if init_params == "hc":
+        # mclust's default: model-based agglomerative clustering (VVV on SVD-transformed
+        # data), deterministic and independent of the row order; one tree serves every
+        # restart and every n_components.  It takes the raw weights: they count rows.
+        labels = cached_hierarchical_tree(X, sample_weight).labels(n_components)
+        resp = np.zeros((n_samples, n_components))
+        resp[np.arange(n_samples), labels] = 1.0
+        return resp
     if sample_weight is not None:
         # Only the ratios matter here; k-means casts weights to X's dtype, where tiny
         # (valid) float64 weights would underflow to zero.

@@ -66,7 +66,7 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
 from . import _version
-from ._covariance import COVARIANCE_TYPES
+from .models import MODELS as COVARIANCE_TYPES
 from ._em import EMUpdates, MixtureParams
 from ._fit._loop import Restart
 from ._fit._online import OnlineState, RunningStatistics
