@@ -51,11 +51,18 @@ def _log_densities(log_prob, dtype):
         return (np.log(values.sum(axis=1)) + top).astype(dtype, copy=False)
 
 
+def _log_max_probabilities(log_prob, dtype):
+    """log max_k p(z = k | x) per row: the classification term of ICL (0 when crisp)."""
+    top = log_prob.max(axis=1)
+    return (top - _log_densities(log_prob, np.float64)).astype(np.float64, copy=False)
+
+
 # kind -> (reduction of log p(x, z=k), whether it has one column per component)
 _KINDS = {
     "predict": (_labels, False),
     "predict_proba": (_probabilities, True),
     "score_samples": (_log_densities, False),
+    "log_max_proba": (_log_max_probabilities, False),
 }
 
 
