@@ -18,6 +18,7 @@ array([0.5, 0.5])
 from ._bayesian_mixture import BayesianGaussianMixture
 from ._gaussian_mixture import GaussianMixture
 from ._persistence import InconsistentVersionWarning, load
+from ._selection import LRTResult, SelectionResult, bootstrap_lrt, select
 from ._show_versions import show_versions
 from ._version import __version__
 from .datasets import load_faithful
@@ -28,10 +29,14 @@ __all__ = [
     "DiagnosticReport",
     "GaussianMixture",
     "InconsistentVersionWarning",
+    "LRTResult",
+    "SelectionResult",
     "__version__",
+    "bootstrap_lrt",
     "compare_models",
     "load",
     "load_faithful",
     "plot_diagnostics",
+    "select",
     "show_versions",
 ]
