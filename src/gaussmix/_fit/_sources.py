@@ -138,8 +138,8 @@ class BlockSource:
     ``h5py.Dataset``, ``zarr.Array``.  Blocks of ``working_memory`` MiB are read in a
     background thread while the kernel (which releases the GIL) computes the previous
     one, so a few blocks are in memory (three at the peak: the one the caller still
-    holds, the next one, and the one being read); the whole array never is.  Every block is
-    checked for NaN and infinity as it is read.
+    holds, the next one, and the one being read); the whole array never is.  Every
+    block is checked for NaN and infinity as it is read.
 
     Parameters
     ----------
