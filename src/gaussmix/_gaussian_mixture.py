@@ -417,11 +417,7 @@ default='kmeans'
         n_threads = _kernel.effective_n_threads()
         external = is_dask_array(X) or is_out_of_core(X)
         if not external:
-            X = validate_data(self, X, dtype=[np.float64, np.float32], reset=reset,
-                              ensure_min_samples=ensure_min_samples)
-            if not reset:
-                X = X.astype(np.result_type(X.dtype, self.means_.dtype), copy=False)
-            X = np.ascontiguousarray(X)
+            X = self._validate_in_memory(X, reset, ensure_min_samples)
             w = check_sample_weight(sample_weight, X.shape[0])
             return InMemorySource(X, w, n_threads, self.working_memory)
         dtype = None if reset else self.means_.dtype
@@ -439,6 +435,20 @@ default='kmeans'
                 f"X has {source.n_features} features, but {type(self).__name__} is "
                 f"expecting {self.n_features_in_} features as input."
             )
+        return source
+
+    def _validate_in_memory(self, X, reset, ensure_min_samples=1):
+        """scikit-learn's ``validate_data``, then one C-contiguous array in the dtype the
+        model computes in (after a fit, float64 unless both are float32)."""
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=reset,
+                          ensure_min_samples=ensure_min_samples)
+        dtype = X.dtype if reset else np.result_type(X.dtype, self.means_.dtype)
+        return np.ascontiguousarray(X, dtype=dtype)
+
+    def _fit_source(self, X, sample_weight):
+        """The validated source of a fit, with enough rows for ``n_components``."""
+        source = self._data_source(X, sample_weight, reset=True, ensure_min_samples=2)
+        self._check_fit_source(source)
         return source
 
     def _check_fit_source(self, source):
@@ -496,8 +506,7 @@ default='kmeans'
         >>> np.sort(gm.means_[:, 0]).round()
         array([-3.,  3.])
         """
-        source = self._data_source(X, sample_weight, reset=True, ensure_min_samples=2)
-        self._check_fit_source(source)
+        source = self._fit_source(X, sample_weight)
         self._fit(source)
         return self
 
@@ -533,8 +542,7 @@ default='kmeans'
         >>> np.bincount(labels)
         array([100, 100])
         """
-        source = self._data_source(X, sample_weight, reset=True, ensure_min_samples=2)
-        self._check_fit_source(source)
+        source = self._fit_source(X, sample_weight)
         self._fit(source)
         return self._per_row(source, "predict")
 
@@ -793,13 +801,7 @@ default='kmeans'
     # ------------------------------------------------------------- inference
     def _validate_predict_data(self, X):
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
-        dtype = np.result_type(X.dtype, self.means_.dtype)
-        return np.ascontiguousarray(X, dtype=dtype)
-
-    def _run_log_prob(self, X, inputs):
-        with _kernel.single_threaded_blas():
-            return _kernel.weighted_log_prob(X, inputs, _kernel.effective_n_threads())
+        return self._validate_in_memory(X, reset=False)
 
     def _row_output(self, source, kind):
         """The per-row output ``kind`` at the fitted parameters, for ``source``'s dtype."""
@@ -1044,7 +1046,8 @@ default='kmeans'
         k, d = params.means.shape
         # The kernel with log_norm = 0 returns -1/2 (x - m_k)^T (nu_k W_k) (x - m_k).
         inputs = _kernel.KernelInputs(cov, params.means, params.prec_chol, np.zeros(k), X.dtype)
-        quad = -2.0 * self._run_log_prob(X, inputs)
+        # (the kernel holds the BLAS limit itself)
+        quad = -2.0 * _kernel.weighted_log_prob(X, inputs, _kernel.effective_n_threads())
         dof, scale = updates.student_t(params)
         log_det_l = d * np.log(scale) + 2.0 * cov.log_det_cholesky(params.prec_chol, k)
         log_t = (gammaln(0.5 * (dof + d)) - gammaln(0.5 * dof) - 0.5 * d * np.log(dof)

@@ -11,6 +11,8 @@ to each worker once per iteration, not once per block.
 This module imports Dask; gaussmix imports it only when X is a Dask array.
 """
 
+import contextlib
+
 import dask
 import dask.array as da
 import numpy as np
@@ -124,8 +126,6 @@ class DaskSource:
 
     def session(self):
         """Nothing to hold: the scheduler is X's."""
-        import contextlib
-
         return contextlib.nullcontext(self)
 
     def _packed(self, func, width, *args):

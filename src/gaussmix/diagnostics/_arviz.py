@@ -438,9 +438,7 @@ def _variational_data_groups(model, X, sample_weight, idx, coords, draws, log_q,
     full = len(idx) == X.shape[0]
     obs_coords = {**coords, "obs_id": idx}
     rows = {"n_rows_in_X": int(X.shape[0]), "subsampled": int(not full)}
-    groups = {"observed_data": make_dataset(
-        model, {OBS_VAR: X_sub.astype(np.float64)}, {OBS_VAR: ["obs_id", "feature"]},
-        obs_coords, rows, sample_dims=[])}
+    groups = {"observed_data": _observed_dataset(model, X, idx, coords)}
     ll = draw_log_likelihood(cov, X_sub, draws.log_weights, draws.means, draws.precisions)
     chains = n_chains_for(ll.shape[0])
     groups["log_likelihood"] = make_dataset(
@@ -471,10 +469,10 @@ def _variational_data_groups(model, X, sample_weight, idx, coords, draws, log_q,
 
 
 def _observed_dataset(model, X, idx, coords):
-    X_sub = np.ascontiguousarray(X[idx]).astype(np.float64)
+    X_sub = np.asarray(X[idx], dtype=np.float64)
+    rows = {"n_rows_in_X": int(X.shape[0]), "subsampled": int(len(idx) < X.shape[0])}
     return make_dataset(model, {OBS_VAR: X_sub}, {OBS_VAR: ["obs_id", "feature"]},
-                        {**coords, "obs_id": idx}, {"n_rows_in_X": int(X.shape[0])},
-                        sample_dims=[])
+                        {**coords, "obs_id": idx}, rows, sample_dims=[])
 
 
 # --------------------------------------------------------------------- entry point

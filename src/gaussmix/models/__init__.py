@@ -59,32 +59,30 @@ def _n_cov_params(name, k, d):
     return volume + shape + orientation
 
 
-class _ConstrainedDiagonal(_Diagonal):
-    """A model with identity orientation (diagonal covariances) and its own M-step."""
+class _Constrained:
+    """A model's own M-step and parameter count, on top of its kernel layout."""
+
+    def covariances(self, nk, s1, s2, reg_covar):
+        return self._mstep(nk, self.scatter(nk, s1, s2, reg_covar))
+
+    def n_parameters(self, n_components, n_features):
+        return _n_cov_params(self.name, n_components, n_features)
+
+
+class _ConstrainedDiagonal(_Constrained, _Diagonal):
+    """Identity orientation: diagonal covariances (the kernel's diagonal layout)."""
 
     def __init__(self, name, mstep):
         super().__init__(name, isotropic=False)
         self._mstep = mstep
 
-    def covariances(self, nk, s1, s2, reg_covar):
-        return self._mstep(nk, self.scatter(nk, s1, s2, reg_covar))
 
-    def n_parameters(self, n_components, n_features):
-        return _n_cov_params(self.name, n_components, n_features)
-
-
-class _ConstrainedTriangular(_Triangular):
-    """A model with per-component orientation or a constrained shape and volume."""
+class _ConstrainedTriangular(_Constrained, _Triangular):
+    """A general orientation: one triangular factor per component."""
 
     def __init__(self, name, mstep):
         super().__init__(name, shared=False)
         self._mstep = mstep
-
-    def covariances(self, nk, s1, s2, reg_covar):
-        return self._mstep(nk, self.scatter(nk, s1, s2, reg_covar))
-
-    def n_parameters(self, n_components, n_features):
-        return _n_cov_params(self.name, n_components, n_features)
 
 
 class _FullForm:
@@ -116,10 +114,6 @@ class _FullForm:
         if self.model.diagonal:
             return np.diagonal(public, axis1=1, axis2=2).copy()
         return public[:1] if self.model.shared else public
-
-    def check_precisions(self, precisions):
-        """The (k, d, d) precisions must satisfy the model's layout, then its checks."""
-        self.model.check_precisions(precisions)
 
     def check_public_precisions(self, public):
         """Raise unless (k, d, d) precisions fit the layout: diagonal, or all equal."""
