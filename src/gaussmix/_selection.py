@@ -107,8 +107,11 @@ MCLUST_MODELS = ("EII", "VII", "EEI", "VEI", "EVI", "VVI", "EEE", "VEE", "EVE", 
 SKLEARN_MODELS = ("spherical", "diag", "tied", "full")
 #: The mclust model each scikit-learn name is.
 SKLEARN_TO_MCLUST = {"spherical": "VII", "diag": "VVI", "tied": "EEE", "full": "VVV"}
-#: Criteria of :func:`select`, all in scikit-learn's sign (lower is better).
-CRITERIA = ("bic", "icl", "aic")
+#: Criteria of :func:`select`, all in scikit-learn's sign (lower is better).  "elbo" is
+#: ``-2 ELBO`` of variational fits (the others need maximum-likelihood or MAP EM).
+CRITERIA = ("bic", "icl", "aic", "elbo")
+#: The criteria each ``method`` has.
+_METHOD_CRITERIA = {"em": ("bic", "icl", "aic"), "variational": ("elbo",)}
 #: Default bootstrap replicates of :func:`bootstrap_lrt` (mclust's ``nboot`` is 999).
 DEFAULT_N_REPLICATES = 1999
 
@@ -141,9 +144,13 @@ def available_models() -> tuple[str, ...]:
     return SKLEARN_MODELS
 
 
-def _resolve_models(covariance_type) -> list[str]:
+def _resolve_models(covariance_type, method="em") -> list[str]:
     if isinstance(covariance_type, str):
-        models = list(available_models()) if covariance_type == "all" else [covariance_type]
+        if covariance_type == "all":
+            # Variational Bayes has scikit-learn's four models only.
+            models = list(available_models() if method == "em" else SKLEARN_MODELS)
+        else:
+            models = [covariance_type]
     else:
         try:
             models = list(covariance_type)
@@ -205,15 +212,20 @@ def _seed(random_state) -> int | None:
                     f"{random_state!r}")
 
 
-def _check_estimator_params(params: dict, model: str) -> None:
+def _check_estimator_params(params: dict, model: str, criterion: str = "bic") -> None:
     """Fail fast on parameters the estimator rejects (else every cell would fail)."""
     for name in _PER_CELL:
         if name in params:
             raise ValueError(f"{name} cannot be given to select: the starts depend on the "
                              "number of components (use partitions= for starting partitions)")
-    if params.get("method", "em") != "em":
+    method = params.get("method", "em")
+    if criterion == "elbo" and method != "variational":
+        raise ValueError("criterion='elbo' ranks variational fits: method must be "
+                         f"'variational', got {method!r}")
+    if criterion != "elbo" and method != "em":
         raise ValueError("model selection by BIC/ICL needs maximum-likelihood (or MAP) EM: "
-                         f"method must be 'em', got {params['method']!r}")
+                         f"method must be 'em', got {method!r} (variational fits are "
+                         "ranked by criterion='elbo')")
     GaussianMixture(n_components=1, covariance_type=model, **params)._validate_params()
 
 
@@ -291,7 +303,7 @@ def _fit_cell(X, n_samples, n_features, G, model, params, start, singular_tol,
     ``keep=False`` (parallel workers) returns no estimator: only numbers cross the
     process boundary, and the caller refits the best cell (deterministic: fixed seed).
     """
-    nan = {"loglik": np.nan, "bic": np.nan, "icl": np.nan, "aic": np.nan,
+    nan = {"loglik": np.nan, **dict.fromkeys(CRITERIA, np.nan),
            "df": _n_parameters(None, G, model, n_features)}
     if G > n_samples:
         return _Cell(G, model, nan, reason=f"fewer samples than components "
@@ -307,10 +319,15 @@ def _fit_cell(X, n_samples, n_features, G, model, params, start, singular_tol,
             # Non-convergence is reported in SelectionResult.converged instead.
             warnings.simplefilter("ignore", ConvergenceWarning)
             estimator.fit(X)
-            values = {"loglik": estimator.score(X) * n_samples,
-                      "df": _n_parameters(estimator),
-                      "bic": float(estimator.bic(X)), "aic": float(estimator.aic(X))}
-            values["icl"] = _icl(estimator, X, values["bic"])
+            values = {**nan, "loglik": estimator.score(X) * n_samples,
+                      "df": _n_parameters(estimator)}
+            if estimator.method == "variational":
+                # The complete ELBO, a total over the samples with every constant, so it
+                # compares across G and models; -2 ELBO reads like BIC (lower is better).
+                values["elbo"] = -2.0 * float(estimator.lower_bound_)
+            else:
+                values.update(bic=float(estimator.bic(X)), aic=float(estimator.aic(X)))
+                values["icl"] = _icl(estimator, X, values["bic"])
     except InvalidParameterError:
         raise
     except _FIT_ERRORS as exc:
@@ -324,7 +341,8 @@ def _fit_cell(X, n_samples, n_features, G, model, params, start, singular_tol,
         return _Cell(G, model, {**nan, "df": values["df"]}, converged=estimator.converged_,
                      reason="singular covariance (a component collapsed: its empirical "
                             "covariance is singular, only reg_covar keeps it positive)")
-    if not all(np.isfinite(values[name]) for name in ("loglik", "bic", "icl", "aic")):
+    if not all(np.isfinite(values[name])
+               for name in ("loglik", *_METHOD_CRITERIA[estimator.method])):
         return _Cell(G, model, {**nan, "df": values["df"]}, converged=estimator.converged_,
                      reason="non-finite log-likelihood")
     return _Cell(G, model, values, converged=bool(estimator.converged_),
@@ -465,12 +483,15 @@ class SelectionResult:
     Parameters
     ----------
     criterion : str
-        The criterion that ranks the models: 'bic', 'icl' or 'aic'.
+        The criterion that ranks the models: 'bic', 'icl' or 'aic' (EM fits) or
+        'elbo' (variational fits: -2 ELBO).
     table : pandas.DataFrame
         The criterion of every fit (G x model), NaN where the fit is singular or
         impossible (see ``reasons``).
     criteria : dict of str to pandas.DataFrame
-        The table of every criterion ('bic', 'icl', 'aic'), ``table`` among them.
+        The table of every criterion ('bic', 'icl', 'aic', 'elbo'), ``table`` among
+        them; those the fits' method does not have ('elbo' of EM fits, the others of
+        variational fits) are NaN.
     loglik : pandas.DataFrame
         The maximised log-likelihood (total over the samples) of every fit, NaN where
         the fit failed.
@@ -616,17 +637,25 @@ class SelectionResult:
         lines = [f"Top {len(top)} model{plural} based on the {name} criterion:"]
         labels = list(top.index)
         width = max([12, *(len(label) + 2 for label in labels)])
+        head_width = 14 if self.criterion == "elbo" else 12
+        elbo = self.criterion == "elbo"
+        if elbo:
+            name = "-2 ELBO"
         rows = [("", labels),
                 (name, [f"{v:.3f}" for v in top[self.criterion]]),
-                (f"{name} diff", [f"{v:.3f}" for v in top["delta"]]),
-                (f"mclust {name}", [f"{-v:.3f}" for v in top[self.criterion]])]
+                (f"{name} diff", [f"{v:.3f}" for v in top["delta"]])]
+        if not elbo:
+            rows.append((f"mclust {name}", [f"{-v:.3f}" for v in top[self.criterion]]))
         for head, cells in rows:
-            lines.append(f"{head:<12}" + "".join(f"{c:>{width}}" for c in cells).rstrip())
+            lines.append(f"{head:<{head_width}}"
+                         + "".join(f"{c:>{width}}" for c in cells).rstrip())
         mclust = [_label(SKLEARN_TO_MCLUST.get(m, m), G)
                   for m, G in zip(top["covariance_type"], top["n_components"])]
         if mclust != labels:
             lines.append("mclust names: " + " ".join(mclust))
-        lines.append(f"scikit-learn sign, lower is better; mclust's {name} is minus it.")
+        lines.append("-2 x the evidence lower bound of the variational fits, lower is better."
+                     if elbo else
+                     f"scikit-learn sign, lower is better; mclust's {name} is minus it.")
         n_failed = int(self.table.isna().to_numpy().sum())
         if n_failed:
             kinds = [r.split(" (")[0].split(":")[0] for r in self.reasons.to_numpy().ravel()
@@ -738,9 +767,15 @@ def select(X: ArrayLike, n_components: int | Iterable[int] = range(1, 10),
         The numbers of components G (mclust's default 1 to 9).
     covariance_type : str or iterable of str, default="all"
         Model names: "all" is mclust's 14 models when the estimator accepts them
-        (:data:`MCLUST_MODELS`), else scikit-learn's 4 (:data:`SKLEARN_MODELS`).
-    criterion : {"bic", "icl", "aic"}, default="bic"
-        The criterion of ``table`` and of the ranking.
+        (:data:`MCLUST_MODELS`), else (and for ``method="variational"``)
+        scikit-learn's 4 (:data:`SKLEARN_MODELS`).
+    criterion : {"bic", "icl", "aic", "elbo"}, default="bic"
+        The criterion of ``table`` and of the ranking.  "elbo" ranks variational
+        fits (``method="variational"``, which needs it) by ``-2 ELBO``, minus twice
+        their complete evidence lower bound (``lower_bound_``: a total over the
+        samples with every constant of the prior, so it compares across G and
+        covariance models; lower is better, as BIC, which approximates minus twice
+        the log evidence that the ELBO bounds from below).
     init_params : str, default=None
         The estimator's ``init_params`` (None: its default, k-means).  "hc" starts
         every cell from one hierarchical tree, as mclust does (see ``partitions``).
@@ -818,7 +853,7 @@ def select(X: ArrayLike, n_components: int | Iterable[int] = range(1, 10),
     np.float64(-2322.192)
     """
     criterion = _check_criterion(criterion)
-    models = _resolve_models(covariance_type)
+    models = _resolve_models(covariance_type, estimator_params.get("method", "em"))
     ks = _resolve_components(n_components)
     if isinstance(n_init, bool) or not isinstance(n_init, numbers.Integral) or n_init < 1:
         raise ValueError(f"n_init must be an integer >= 1, got {n_init!r}")
@@ -835,7 +870,7 @@ def select(X: ArrayLike, n_components: int | Iterable[int] = range(1, 10),
         # on only if the estimator knows it.
         if not (source is not None and accepted is not None and init_params not in accepted):
             params["init_params"] = init_params
-    _check_estimator_params(params, models[0])
+    _check_estimator_params(params, models[0], criterion)
 
     starts = {G: dict.fromkeys(models) for G in ks}
     if source is not None:
