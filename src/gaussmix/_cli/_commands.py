@@ -117,7 +117,7 @@ def load_model(path: str):
     except OSError as exc:
         raise UsageError(f"{model_path}: cannot read it: {exc.strerror or exc}") from None
     except ValueError as exc:
-        raise UsageError(f"not a gaussmix model: {exc}") from None
+        raise UsageError(str(exc)) from None
     prep = Preprocessing.read(prep_path) if os.path.exists(prep_path) else None
     if prep is not None and len(prep.columns) != model.n_features_in_:
         raise UsageError(f"{prep_path} lists {len(prep.columns)} columns but the model has "

@@ -93,7 +93,7 @@ def fit_summary(run: FitRun, verbose: bool = False) -> str:
     what = (f"covariance_type={models[0]!r}" if len(models) == 1
             else f"{len(models)} covariance types")
     lines.append(f"\nmodel selection: {name} of n_components {Gs} x {what} "
-                 f"(lower is better), {result.table.size} fits")
+                 f"(lower is better), {result.table.size} fit{'s' if result.table.size != 1 else ''}")
     if len(models) <= 5:
         lines.extend(_selection_table(result, name))
     params = result.best_params_
