@@ -9,7 +9,6 @@ that the messages and the ``row`` column of the outputs count alike.
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import os
 import sys
@@ -133,9 +132,12 @@ def _read_npy(path: str):
 
 
 def _read_parquet(path: str):
-    if importlib.util.find_spec("pyarrow") is None:
+    try:
+        import pyarrow  # noqa: F401 - pandas' Parquet engine
+    except ImportError:
         raise UsageError(f"{path}: reading Parquet needs pyarrow: pip install "
-                         '"gaussmix[parquet]" (or pyarrow), or give a CSV or .npy file')
+                         '"gaussmix[parquet]" (or pyarrow), or give a CSV or .npy file'
+                         ) from None
     import pandas as pd
 
     try:
