@@ -170,9 +170,9 @@ def test_standardize_fits_z_scores_and_predict_applies_them(faithful, faithful_c
 
 
 def test_columns_by_name_and_position(blobs, tmp_path, capsys):
-    X = np.column_stack([np.arange(blobs.shape[0]), blobs])
-    path = tmp_path / "with_id.csv"
-    np.savetxt(path, X, delimiter=",", header="id,a,b,c", comments="", fmt="%.17g")
+    path = tmp_path / "with_id.csv"   # a text column first: only the chosen must be numbers
+    path.write_text("id,a,b,c\n" + "".join(f"id{i},{x:.17g},{y:.17g},{z:.17g}\n"
+                                            for i, (x, y, z) in enumerate(blobs)))
     out_a, out_b = tmp_path / "a", tmp_path / "b"
     run_fit(["fit", str(path), "-k", "3", "--columns", "a,c", "--out", str(out_a),
              *OPTIONS], capsys)

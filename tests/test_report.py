@@ -56,6 +56,7 @@ def test_report_is_self_contained(report):
     assert "<script" not in page.lower()
     assert not re.search(r"(?:src|href)\s*=\s*[\"']?(?:https?:|//|file:)", page, re.I)
     assert "url(" not in page      # no external resource from CSS either
+    assert "could not be drawn" not in page and "no figures" not in page
     sources = images(page)
     # criterion, classification, uncertainty, density, restarts
     assert len(sources) == 5
@@ -69,6 +70,17 @@ def test_report_is_self_contained(report):
     # the reproduction section has the exact command line
     assert html.escape(" ".join(["gaussmix", *argv])) in page
     assert "gaussmix.select(" in page and "numpy:" in page     # show_versions output
+
+
+def test_report_of_3d_data_draws_a_pairs_grid(tmp_path):
+    pytest.importorskip("matplotlib")
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(c, 1.0, (50, 3)) for c in (0.0, 6.0)])
+    path = tmp_path / "X.npy"
+    np.save(path, X)
+    page, _ = fit_report(tmp_path / "out", str(path), "--standardize")
+    assert "could not be drawn" not in page and len(images(page)) == 5
+    assert "(x - mean) / sd" in page
 
 
 def test_report_tables_are_the_selection(report, faithful_csv):

@@ -111,9 +111,11 @@ def load_model(path: str):
     if not os.path.exists(model_path):
         raise UsageError(f"{model_path}: no such file")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")   # another gaussmix version: still usable
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             model = load(model_path)
+        for warning in caught:   # another gaussmix version wrote it: say so, on one line
+            print(f"gaussmix: warning: {one_line(warning.message)}", file=sys.stderr)
     except OSError as exc:
         raise UsageError(f"{model_path}: cannot read it: {exc.strerror or exc}") from None
     except ValueError as exc:
@@ -151,14 +153,14 @@ def _check_writable_file(path: str) -> None:
         raise UsageError(f"--out {path}: cannot write into {folder}")
 
 
-def labels_table(model, X, probabilities=False):
+def labels_table(labels, proba, probabilities=False):
     """Rows ``row, label, probability, uncertainty`` (and one column per component).
 
-    ``probability`` is the largest posterior probability of a row (that of its label),
-    ``uncertainty`` is ``1 - probability``; rows are numbered from 1.
+    ``labels`` and ``proba`` are a model's ``predict`` and ``predict_proba``;
+    ``probability`` is the posterior probability of a row's label (the largest),
+    ``uncertainty`` is ``1 - probability``; rows are numbered from 1.  Returns the
+    header, the values and their formats.
     """
-    proba = np.asarray(model.predict_proba(X), dtype=np.float64)
-    labels = np.asarray(model.predict(X))
     top = proba[np.arange(proba.shape[0]), labels]
     header = ["row", "label", "probability", "uncertainty"]
     columns = [np.arange(1, labels.size + 1), labels, top, 1.0 - top]
@@ -167,7 +169,7 @@ def labels_table(model, X, probabilities=False):
         header += [f"p{k}" for k in range(proba.shape[1])]
         columns += list(proba.T)
         formats += ["%.10g"] * proba.shape[1]
-    return header, np.column_stack(columns), formats, labels, proba
+    return header, np.column_stack(columns), formats
 
 
 def write_csv(target, header, values, formats):
@@ -288,7 +290,8 @@ def fit_command(args, table: Table | None = None, out=None, command=None) -> Fit
     except ValueError as exc:
         raise UsageError(one_line(exc)) from None
     model = result.best_estimator_
-    header, values, formats, labels, proba = labels_table(model, X)
+    labels = np.asarray(model.predict(X))
+    proba = np.asarray(model.predict_proba(X), dtype=np.float64)
     run = FitRun(table, prep, X, result, model, labels, proba, options,
                  list(command) if command is not None else [], [])
     if args.out is not None:
@@ -303,8 +306,7 @@ def fit_command(args, table: Table | None = None, out=None, command=None) -> Fit
 def _write_fit_outputs(run, args):
     folder = args.out
     path = os.path.join(folder, "labels.csv")
-    header, values, formats, _, _ = labels_table(run.model, run.X)
-    write_csv(path, header, values, formats)
+    write_csv(path, *labels_table(run.labels, run.proba))
     run.written.append(path)
     if args.probabilities:
         path = os.path.join(folder, "probabilities.csv")
@@ -350,14 +352,15 @@ def predict_command(args, out=None):
     model, prep = load_model(args.model)
     if args.out is not None:
         _check_writable_file(args.out)
-    table = read_table(args.data)
-    positions = _predict_columns(table.columns, model, prep, args.columns, table.source)
-    X = table.X[:, positions]
+    table = read_table(args.data, choose=lambda names, source: _predict_columns(
+        names, model, prep, args.columns, source))
+    X = table.X
     if prep is not None:
         X = prep.transform(X)
-    header, values, formats, _, _ = labels_table(model, X, args.probabilities)
-    write_csv(args.out if args.out is not None else (out or sys.stdout), header, values,
-              formats)
+    rows = labels_table(np.asarray(model.predict(X)),
+                        np.asarray(model.predict_proba(X), dtype=np.float64),
+                        args.probabilities)
+    write_csv(args.out if args.out is not None else (out or sys.stdout), *rows)
 
 
 def sample_command(args, out=None):

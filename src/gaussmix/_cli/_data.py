@@ -224,7 +224,7 @@ def _numeric(frame, positions, source):
     return out, names
 
 
-def read_table(path: str, columns: list | None = None) -> Table:
+def read_table(path: str, columns: list | None = None, *, choose=None) -> Table:
     """Read numeric data: a CSV file (or ``-``, CSV on stdin), ``.npy`` or Parquet.
 
     Parameters
@@ -237,6 +237,10 @@ def read_table(path: str, columns: list | None = None) -> Table:
         line has no comma).
     columns : list of str or None, default=None
         The columns to keep (see :func:`select_columns`); None keeps all.
+    choose : callable or None, default=None
+        Instead of ``columns``: ``choose(names, source)`` returns the positions of
+        the columns to keep from the names of all of them.  Only the kept columns
+        must be numeric.
 
     Returns
     -------
@@ -265,7 +269,8 @@ def read_table(path: str, columns: list | None = None) -> Table:
     except OSError as exc:
         raise UsageError(f"{path}: cannot read it: {exc.strerror or exc}") from None
     names = [str(c) for c in frame.columns]
-    positions = select_columns(names, columns, source)
+    positions = (choose(names, source) if choose is not None
+                 else select_columns(names, columns, source))
     if frame.shape[0] == 0:
         raise UsageError(f"{source}: no data rows")
     X, kept = _numeric(frame, positions, source)

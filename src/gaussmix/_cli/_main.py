@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shlex
 import sys
 
 from ._errors import EXIT_USAGE, UsageError, one_line
@@ -89,8 +88,3 @@ def main(argv: list[str] | None = None) -> int:
         print("gaussmix: interrupted", file=sys.stderr)
         return 130
     return 0
-
-
-def command_line(argv) -> str:
-    """The command line ``argv`` as one shell-quoted string."""
-    return shlex.join(argv)
