@@ -234,14 +234,22 @@ def _diagnostics_section(run: FitRun, figures: _Figures) -> str:
                               lambda: model.plot_diagnostics()))
     if model.method == "variational" and report.datatree is not None:
         if importlib.util.find_spec("arviz_plots") is not None:
+            k, d = model.means_.shape
+            # The components that carry weight: the others' posteriors are their prior.
+            kept = [int(j) for j in np.flatnonzero(model.weights_ > 1.0 / (10.0 * k))]
+            n_rows = -(-len(kept) * (1 + d) // 4)   # arviz_plots wraps at 4 columns
+
             def posterior_plot():
                 import arviz_plots
 
-                return arviz_plots.plot_dist(report.datatree, var_names=["weights", "means"],
-                                             backend="matplotlib")
+                return arviz_plots.plot_dist(
+                    report.datatree, var_names=["weights", "means"],
+                    coords={"component": kept}, backend="matplotlib",
+                    figure_kwargs={"figsize": (11.0, 2.8 * n_rows)})
 
-            parts.append(figures.make("Variational posterior of the weights and means "
-                                      "(ArviZ)", posterior_plot))
+            parts.append(figures.make(
+                "Variational posterior of the weights and means (ArviZ) of the "
+                f"{len(kept)} components with weight above 1/(10k)", posterior_plot))
         else:
             parts.append('<p class="note">ArviZ\'s posterior plots need arviz_plots '
                          "(pip install arviz-plots).</p>")

@@ -39,6 +39,9 @@ def choice_reason(run: FitRun) -> str:
         return text + ", the only model that could be fitted"
     second = top.iloc[1]
     delta = float(second["delta"])
+    if delta <= 1e-9 * max(1.0, abs(float(best[result.criterion]))):
+        return (text + f", equal to that of {top.index[1]} (the same fit on these data; "
+                "the first in the table's order is taken)")
     text += f", {delta:.2f} below the next best, {top.index[1]}"
     if result.criterion == "bic":
         text += f" (evidence: {evidence(delta)}, on Kass & Raftery's scale)"
@@ -87,8 +90,9 @@ def fit_summary(run: FitRun, verbose: bool = False) -> str:
     G = list(result.table.index)
     Gs = f"{G[0]}-{G[-1]}" if G == list(range(G[0], G[-1] + 1)) and len(G) > 1 else (
         ",".join(map(str, G)))
+    d = len(table.columns)
     lines = [f"gaussmix {__version__}: {table.source}, {table.n_samples} rows x "
-             f"{len(table.columns)} features ({', '.join(table.columns)})"
+             f"{d} feature{'s' if d != 1 else ''} ({', '.join(table.columns)})"
              + (", standardized" if run.prep.center is not None else "")]
     what = (f"covariance_type={models[0]!r}" if len(models) == 1
             else f"{len(models)} covariance types")
