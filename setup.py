@@ -91,22 +91,75 @@ def _compiles_with(compiler, cflags, lflags):
     return True
 
 
+# The chunk loops (gmmcore/simd/variant.c) are compiled once per instruction set and
+# linked into the one extension; gmmcore/simd/dispatch.c picks one at import from the
+# CPU's features.  (identifier, name, vector bytes, flags); the baseline uses the
+# compiler's default target (x86-64: SSE2; aarch64: NEON).
+_X86_VARIANTS = (
+    ("x86_64_v3", "x86-64-v3", 32, ["-march=x86-64-v3"]),
+    ("x86_64_v4", "x86-64-v4", 64, ["-march=x86-64-v4", "-mprefer-vector-width=512"]),
+)
+SIMD = CORE / "simd"
+
+
+def _is_x86_64():
+    import platform
+
+    return platform.machine().lower() in ("x86_64", "amd64")
+
+
+def _compiles_flags(compiler, flags):
+    src = "int main(void){return 0;}\n"
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "flag_check.c")
+        with open(path, "w") as f:
+            f.write(src)
+        try:
+            compiler.compile([path], output_dir=tmp, extra_postargs=flags)
+        except Exception:
+            return False
+    return True
+
+
 class BuildExt(build_ext):
     def build_extensions(self):
         cflags, lflags = _openmp_flags(self.compiler)
-        optimise = [] if self.compiler.compiler_type == "msvc" else ["-O3"]
+        msvc = self.compiler.compiler_type == "msvc"
+        # -fno-trapping-math lets the compiler if-convert the (branch-free) selects of
+        # the vector exp; the loops never rely on floating-point exceptions.
+        optimise = ["/O2"] if msvc else ["-O3", "-fno-trapping-math"]
+        # GCC notes that wide vector arguments of the (static, inlined) helpers would
+        # pass differently with other flags: irrelevant inside one object
+        self._quiet = [] if msvc or self.compiler.compiler_type != "unix" else ["-Wno-psabi"]
+        variants = [("baseline", "baseline", 16, [])]
+        if not msvc and _is_x86_64() and not os.environ.get("GAUSSMIX_BASELINE_ONLY"):
+            variants += [v for v in _X86_VARIANTS if _compiles_flags(self.compiler, v[3])]
         for ext in self.extensions:
             ext.extra_compile_args = optimise + cflags
             ext.extra_link_args = lflags
+            ext.define_macros = list(ext.define_macros) + [
+                (f"GMM_HAVE_{ident.upper()}", "1") for ident, *_ in variants[1:]]
+            ext.extra_objects = list(ext.extra_objects or []) + [
+                self._compile_variant(ext, optimise, *v) for v in variants]
         super().build_extensions()
+
+    def _compile_variant(self, ext, optimise, ident, name, vec_bytes, flags):
+        out = os.path.join(self.build_temp, "simd", ident)
+        macros = [("GMM_VARIANT", ident), ("GMM_VARIANT_NAME", f'"{name}"'),
+                  ("GMM_VEC_BYTES", str(vec_bytes))]
+        (obj,) = self.compiler.compile(
+            [str((SIMD / "variant.c").relative_to(HERE))], output_dir=out, macros=macros,
+            include_dirs=[str(SIMD)], extra_postargs=optimise + flags + self._quiet)
+        return obj
 
 
 _write_config()
 extensions = [
     Extension(
         "gaussmix._gmmcore",
-        ["gmmcore/_gmmcore.pyx"],
+        ["gmmcore/_gmmcore.pyx", "gmmcore/simd/dispatch.c"],
         include_dirs=[np.get_include(), str(CORE)],
+        depends=[str(p.relative_to(HERE)) for p in sorted(SIMD.glob("*"))],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
     ),
 ]

@@ -33,7 +33,7 @@ row-major d x d matrix; the caller symmetrises.
 
 from cython cimport floating
 from cython.parallel cimport prange, threadid
-from libc.math cimport exp, log, sqrt
+from libc.math cimport sqrt
 
 import numpy as np
 
@@ -43,15 +43,52 @@ cdef extern from "_omp_compat.h":
     int omp_get_max_threads() noexcept nogil
     int GMMCORE_OPENMP
 
-# Rows per task: large enough that BLAS level 3 runs near peak on the (chunk x d)
-# blocks, small enough that a chunk, its projection and its responsibilities stay in
-# L2 cache.
+cdef extern from "simd/kernels.h":
+    enum:
+        GMM_CHUNK
+        GMM_PAD
+    ctypedef struct gmm_kernels:
+        const char *name
+        void transpose_f(const float *X, Py_ssize_t c, Py_ssize_t d, float *Xt) noexcept nogil
+        void tri_log_prob_f(const float *Xt, Py_ssize_t cp, Py_ssize_t d, const float *m,
+                            const float *U, double log_norm, float *D, double *out) noexcept nogil
+        void tri_project_f(const float *Xt, Py_ssize_t cp, Py_ssize_t d, const float *a,
+                           const float *U, float *D, float *Y) noexcept nogil
+        void diag_log_prob_f(const float *Xt, Py_ssize_t cp, Py_ssize_t d, const float *m,
+                             const float *s, double log_norm, double *out) noexcept nogil
+        void stats_f(const float *Xt, Py_ssize_t c, Py_ssize_t cp, Py_ssize_t d,
+                     const float *m, const double *r, int diagonal, float *D, float *E,
+                     int *idx, double *rw, double *nk, double *s1, double *s2) noexcept nogil
+        void transpose_d(const double *X, Py_ssize_t c, Py_ssize_t d, double *Xt) noexcept nogil
+        void tri_log_prob_d(const double *Xt, Py_ssize_t cp, Py_ssize_t d, const double *m,
+                            const double *U, double log_norm, double *D, double *out) noexcept nogil
+        void tri_project_d(const double *Xt, Py_ssize_t cp, Py_ssize_t d, const double *a,
+                           const double *U, double *D, double *Y) noexcept nogil
+        void diag_log_prob_d(const double *Xt, Py_ssize_t cp, Py_ssize_t d, const double *m,
+                             const double *s, double log_norm, double *out) noexcept nogil
+        void stats_d(const double *Xt, Py_ssize_t c, Py_ssize_t cp, Py_ssize_t d,
+                     const double *m, const double *r, int diagonal, double *D, double *E,
+                     int *idx, double *rw, double *nk, double *s1, double *s2) noexcept nogil
+        double responsibilities(double *L, Py_ssize_t c, Py_ssize_t cp, Py_ssize_t k,
+                                Py_ssize_t ldl, const double *w, double *top,
+                                double *scale) noexcept nogil
+        void vexp(const double *x, Py_ssize_t n, double *out) noexcept nogil
+    Py_ssize_t gmm_padded(Py_ssize_t c) noexcept nogil
+    const gmm_kernels *gmm_kernels_named(const char *name) noexcept
+    int gmm_cpu_supports(const char *name) noexcept
+    const char *gmm_variant_name(int i) noexcept
+
+# Rows per task: a chunk, its transpose, its log-densities and the statistics' scratch
+# stay in L2 cache.  A multiple of GMM_PAD, so a full chunk needs no padding.
 cdef enum:
-    _CHUNK = 256
+    _CHUNK = GMM_CHUNK
 
 CHUNK_SIZE = _CHUNK
-cdef double _EXP_NEGLIGIBLE = -700.0
 OPENMP_ENABLED = bool(GMMCORE_OPENMP)
+# Up to this many features the log-densities and statistics run in the compiled loops
+# of simd/ (vectorised over rows, no BLAS call); above it a chunk is big enough for
+# BLAS level 3 (trmm, syrk) to win.
+SMALL_D_MAX = 32
 
 
 def openmp_max_threads():
@@ -59,6 +96,97 @@ def openmp_max_threads():
     return omp_get_max_threads()
 
 
+# ------------------------------------------------------------- instruction sets
+cdef const gmm_kernels *_ACTIVE = gmm_kernels_named(b"baseline")
+
+
+def built_variants():
+    """Names of the instruction-set variants of the loops compiled into this module."""
+    names = []
+    cdef int i = 0
+    while gmm_variant_name(i) != NULL:
+        names.append(gmm_variant_name(i).decode())
+        i += 1
+    return names
+
+
+def cpu_supports(str name):
+    """Whether this CPU (and its operating system) can run variant ``name``."""
+    return bool(gmm_cpu_supports(name.encode()))
+
+
+def set_variant(str name):
+    """Make ``name`` the variant every later call uses; checked, never forced blindly."""
+    global _ACTIVE
+    cdef bytes key = name.encode()
+    cdef const gmm_kernels *table = gmm_kernels_named(key)
+    if table == NULL:
+        raise ValueError(f"unknown kernel variant {name!r}; built: {built_variants()}")
+    if not gmm_cpu_supports(key):
+        raise RuntimeError(f"this CPU cannot run the kernel variant {name!r}")
+    _ACTIVE = table
+
+
+def variant():
+    """Name of the variant in use."""
+    return _ACTIVE.name.decode()
+
+
+def vexp(const double[::1] x, double[::1] out):
+    """``out = exp(x)`` by the active variant's vector exp (x in [-708, 0])."""
+    if out.shape[0] != x.shape[0]:
+        raise ValueError("x and out must have the same length")
+    if x.shape[0]:
+        _ACTIVE.vexp(&x[0], x.shape[0], &out[0])
+
+
+# ------------------------------------------------- the compiled loops, per dtype
+cdef inline void _transpose(const gmm_kernels *K, const floating *X, Py_ssize_t c,
+                            Py_ssize_t d, floating *Xt) noexcept nogil:
+    if floating is float:
+        K.transpose_f(X, c, d, Xt)
+    else:
+        K.transpose_d(X, c, d, Xt)
+
+
+cdef inline void _tri_log_prob(const gmm_kernels *K, const floating *Xt, Py_ssize_t cp,
+                               Py_ssize_t d, const floating *m, const floating *U,
+                               double log_norm, floating *D, double *out) noexcept nogil:
+    if floating is float:
+        K.tri_log_prob_f(Xt, cp, d, m, U, log_norm, D, out)
+    else:
+        K.tri_log_prob_d(Xt, cp, d, m, U, log_norm, D, out)
+
+
+cdef inline void _tri_project(const gmm_kernels *K, const floating *Xt, Py_ssize_t cp,
+                              Py_ssize_t d, const floating *a, const floating *U,
+                              floating *D, floating *Y) noexcept nogil:
+    if floating is float:
+        K.tri_project_f(Xt, cp, d, a, U, D, Y)
+    else:
+        K.tri_project_d(Xt, cp, d, a, U, D, Y)
+
+
+cdef inline void _diag_log_prob(const gmm_kernels *K, const floating *Xt, Py_ssize_t cp,
+                                Py_ssize_t d, const floating *m, const floating *s,
+                                double log_norm, double *out) noexcept nogil:
+    if floating is float:
+        K.diag_log_prob_f(Xt, cp, d, m, s, log_norm, out)
+    else:
+        K.diag_log_prob_d(Xt, cp, d, m, s, log_norm, out)
+
+
+cdef inline void _stats(const gmm_kernels *K, const floating *Xt, Py_ssize_t c,
+                        Py_ssize_t cp, Py_ssize_t d, const floating *m, const double *r,
+                        int diagonal, floating *D, floating *E, int *idx, double *rw,
+                        double *nk, double *s1, double *s2) noexcept nogil:
+    if floating is float:
+        K.stats_f(Xt, c, cp, d, m, r, diagonal, D, E, idx, rw, nk, s1, s2)
+    else:
+        K.stats_d(Xt, c, cp, d, m, r, diagonal, D, E, idx, rw, nk, s1, s2)
+
+
+# --------------------------------------------------------------- the BLAS path
 cdef inline void _centre(
     const floating *X,          # IN  (c, d)
     Py_ssize_t c,
@@ -73,134 +201,55 @@ cdef inline void _centre(
             out[i * d + f] = X[i * d + f] - anchor[f]
 
 
-cdef void _sum_squares_transposed(
-    const floating *V,          # IN  (c, d)
-    Py_ssize_t c,
-    Py_ssize_t d,
-    Py_ssize_t k,
-    const floating *centres_t,  # IN  (d, k)
-    const floating *scales_t,   # IN  (d, k), or NULL for unit scales
-    double *out,                # OUT (c, k)
-) noexcept nogil:
-    # out[i, j] = sum_f ((V[i, f] - centres_t[f, j]) * scales_t[f, j])^2
-    # Parameters are stored feature-major so the innermost loop runs over components
-    # with unit stride: it vectorises without reassociating any sum.
-    cdef Py_ssize_t i, f, j
-    cdef floating v, t
-    cdef double *row
-    cdef const floating *ct
-    cdef const floating *st
-    for i in range(c):
-        row = out + i * k
-        for j in range(k):
-            row[j] = 0.0
-        for f in range(d):
-            v = V[i * d + f]
-            ct = centres_t + f * k
-            if scales_t == NULL:
-                for j in range(k):
-                    t = v - ct[j]
-                    row[j] += (<double> t) * (<double> t)   # squared in double: no float32 overflow
-            else:
-                st = scales_t + f * k
-                for j in range(k):
-                    t = (v - ct[j]) * st[j]
-                    row[j] += (<double> t) * (<double> t)
-
-
-cdef void _chunk_log_prob(
+cdef void _blas_log_prob(
+    const gmm_kernels *K,
     const floating *X,          # IN  (c, d) rows of the chunk
     Py_ssize_t c,
     Py_ssize_t d,
     Py_ssize_t k,
     Py_ssize_t kp,
-    bint diagonal,
     const floating *anchors,    # IN  (kp, d)
     const floating *factors,    # IN  (kp, d*d) triangular
-    const floating *centres_t,  # IN  (d, k): means (diagonal) or offsets (shared factor)
-    const floating *scales_t,   # IN  (d, k): diagonal factors, else NULL
+    const floating *offsets,    # IN  (k, d) when kp == 1 < k
     const double *log_norm,     # IN  (k,)
     floating *proj,             # SCRATCH (c, d)
-    double *log_prob,           # OUT (c, k), row stride k
+    floating *Y,                # SCRATCH (d, cp)
+    double *L,                  # OUT (k, ldl)
+    Py_ssize_t ldl,
 ) noexcept nogil:
-    # log_prob[:, j] = log_norm[j] - 0.5 * ||(X - m_j) @ U_j||^2, computed as
-    #   diagonal:      sum_f ((x_f - m_jf) * u_jf)^2
-    #   shared factor: ||(X - a) @ U - o_j||^2 with o_j = (m_j - a) @ U (one trmm)
-    #   per component: ||(X - m_j) @ U_j||^2 (one trmm per component)
-    cdef Py_ssize_t p, i, f, j
+    # Large d: (X - m_p) @ U_p by one trmm per component (or one shared trmm and the
+    # offsets o_p = (m_p - a) @ U for tied), squares summed in double.
+    cdef Py_ssize_t p, i, f
     cdef double sq
-    if diagonal:
-        _sum_squares_transposed(X, c, d, k, centres_t, scales_t, log_prob)
-    elif kp == 1 and k > 1:
+    cdef Py_ssize_t cp = gmm_padded(c)
+    if kp == 1 and k > 1:
         _centre(X, c, d, anchors, proj)
         trmm_right_upper(<int> c, <int> d, factors, proj)
-        _sum_squares_transposed(proj, c, d, k, centres_t, NULL, log_prob)
-    else:
-        for p in range(kp):
-            _centre(X, c, d, anchors + p * d, proj)
-            trmm_right_upper(<int> c, <int> d, factors + p * d * d, proj)
-            for i in range(c):
-                sq = 0.0
-                for f in range(d):
-                    # squared in double: float32 squares overflow from 1.8e19
-                    sq = sq + (<double> proj[i * d + f]) * (<double> proj[i * d + f])
-                log_prob[i * k + p] = sq
-    for i in range(c):
-        for j in range(k):
-            log_prob[i * k + j] = log_norm[j] - 0.5 * log_prob[i * k + j]
+        _transpose(K, proj, c, d, Y)
+        for p in range(k):
+            _diag_log_prob(K, Y, cp, d, offsets + p * d, <const floating *> NULL,
+                           log_norm[p], L + p * ldl)
+        return
+    for p in range(kp):
+        _centre(X, c, d, anchors + p * d, proj)
+        trmm_right_upper(<int> c, <int> d, factors + p * d * d, proj)
+        for i in range(c):
+            sq = 0.0
+            for f in range(d):
+                # squared in double: float32 squares overflow from 1.8e19
+                sq = sq + (<double> proj[i * d + f]) * (<double> proj[i * d + f])
+            L[p * ldl + i] = log_norm[p] - 0.5 * sq
 
 
-cdef double _chunk_responsibilities(
-    double *log_prob,           # INOUT (c, k): log-densities in, responsibilities out
-    Py_ssize_t c,
-    Py_ssize_t k,
-    const double *weight,       # IN  (c,) sample weights, or NULL for unit weights
-) noexcept nogil:
-    # lse_i = log sum_j exp(log_prob[i, j]);  log_prob[i, j] := w_i exp(log_prob[i, j] - lse_i)
-    # returns sum_i w_i lse_i
-    cdef Py_ssize_t i, j
-    cdef double top, total, lse, w, ll = 0.0
-    cdef double *row
-    for i in range(c):
-        row = log_prob + i * k
-        w = 1.0 if weight == NULL else weight[i]
-        if w == 0.0:
-            # A zero-weight row contributes nothing, even where its densities
-            # underflow to -inf (exp(-inf - -inf) would be NaN).
-            for j in range(k):
-                row[j] = 0.0
-            continue
-        top = row[0]
-        for j in range(1, k):
-            if row[j] > top:
-                top = row[j]
-        total = 0.0
-        for j in range(k):
-            # Below -700, exp() is < 1e-304 next to the row's maximum term (1): it cannot
-            # change ``total`` and rounds to nothing in the statistics, but glibc's exp
-            # takes a slow path for the (sub)underflowing arguments that dominate
-            # well-separated data.
-            if row[j] - top < _EXP_NEGLIGIBLE:
-                row[j] = 0.0
-            else:
-                row[j] = exp(row[j] - top)
-            total = total + row[j]
-        lse = top + log(total)
-        ll = ll + w * lse
-        w = w / total
-        for j in range(k):
-            row[j] = row[j] * w
-    return ll
-
-
-cdef void _chunk_stats_triangular(
+cdef void _blas_stats(
     const floating *X,          # IN  (c, d)
     Py_ssize_t c,
     Py_ssize_t d,
     Py_ssize_t k,
     bint pooled,                # one S2 for all components (tied)
     const floating *means,      # IN  (k, d) centring points
-    const double *resp,         # IN  (c, k) weighted responsibilities
+    const double *R,            # IN  (k, ldl) weighted responsibilities
+    Py_ssize_t ldl,
     floating *dev,              # SCRATCH (c, d)
     floating *gram,             # SCRATCH (d, d)
     double *nk,                 # INOUT (k,)
@@ -208,8 +257,7 @@ cdef void _chunk_stats_triangular(
     double *s2,                 # INOUT (k or 1, d*d), lower triangles
 ) noexcept nogil:
     # dev = sqrt(r_j) * (X - m_j);  S2_j += dev^T dev (syrk);  S1_j += r_j^T (X - m_j)
-    # Rows with r_ij == 0 add exactly nothing, so they are left out of dev: with
-    # well-separated components the syrk runs on ~c/k rows instead of c.
+    # Rows with r_ij == 0 add exactly nothing, so they are left out of dev.
     cdef Py_ssize_t j, i, f, q, rows
     cdef double r, r_sum, diff
     cdef double *target
@@ -218,7 +266,7 @@ cdef void _chunk_stats_triangular(
         r_sum = 0.0
         rows = 0
         for i in range(c):
-            r = resp[i * k + j]
+            r = R[j * ldl + i]
             if r == 0.0:
                 continue
             r_sum = r_sum + r
@@ -237,40 +285,46 @@ cdef void _chunk_stats_triangular(
             target[q] += gram[q]
 
 
-cdef void _chunk_stats_diagonal(
+cdef void _chunk_log_prob(
+    const gmm_kernels *K,
     const floating *X,          # IN  (c, d)
     Py_ssize_t c,
     Py_ssize_t d,
     Py_ssize_t k,
-    const floating *means_t,    # IN  (d, k) centring points, feature-major
-    const double *resp,         # IN  (c, k) weighted responsibilities
-    double *nk,                 # INOUT (k,)
-    double *s1_t,               # INOUT (d, k)
-    double *s2_t,               # INOUT (d, k)
+    Py_ssize_t kp,
+    bint diagonal,
+    bint small,                 # the compiled loops, not BLAS
+    const floating *anchors,
+    const floating *factors,
+    const floating *offsets,
+    const double *log_norm,
+    floating *Xt,               # SCRATCH (d, cp): the chunk transposed (kept for stats)
+    floating *D,                # SCRATCH (dp, cp)
+    floating *Y,                # SCRATCH (d, cp)
+    floating *proj,             # SCRATCH (c, d)
+    double *L,                  # OUT (k, ldl)
+    Py_ssize_t ldl,
 ) noexcept nogil:
-    # S1[j, f] += sum_i r_ij (x_if - m_jf);  S2[j, f] += sum_i r_ij (x_if - m_jf)^2
-    # (feature-major accumulators: the inner loop over components is unit stride)
-    cdef Py_ssize_t i, f, j
-    cdef const double *r
-    cdef const floating *mt
-    cdef double *a1
-    cdef double *a2
-    cdef double diff, rd
-    cdef floating v
-    for i in range(c):
-        r = resp + i * k
-        for j in range(k):
-            nk[j] += r[j]
-        for f in range(d):
-            v = X[i * d + f]
-            mt = means_t + f * k
-            a1 = s1_t + f * k
-            a2 = s2_t + f * k
-            for j in range(k):
-                diff = <double> (v - mt[j])
-                rd = r[j] * diff
-                a1[j] += rd
-                a2[j] += rd * diff
+    cdef Py_ssize_t p
+    cdef Py_ssize_t cp = gmm_padded(c)
+    if not small:
+        _blas_log_prob(K, X, c, d, k, kp, anchors, factors, offsets, log_norm, proj, D,
+                       L, ldl)
+        return
+    _transpose(K, X, c, d, Xt)
+    if diagonal:
+        for p in range(k):
+            _diag_log_prob(K, Xt, cp, d, anchors + p * d, factors + p * d, log_norm[p],
+                           L + p * ldl)
+    elif kp == 1 and k > 1:
+        _tri_project(K, Xt, cp, d, anchors, factors, D, Y)
+        for p in range(k):
+            _diag_log_prob(K, Y, cp, d, offsets + p * d, <const floating *> NULL,
+                           log_norm[p], L + p * ldl)
+    else:
+        for p in range(kp):
+            _tri_log_prob(K, Xt, cp, d, anchors + p * d, factors + p * d * d, log_norm[p],
+                          D, L + p * ldl)
 
 
 def _check_layout(X, anchors, offsets, factors, log_norm, bint diagonal):
@@ -311,14 +365,25 @@ def _n_threads(n_threads, n_chunks):
     return int(max(1, min(int(n_threads), n_chunks // _MIN_CHUNKS_PER_THREAD)))
 
 
-def _feature_major(anchors, offsets, factors, bint diagonal):
-    """(centres_t, scales_t): the (d, k) copies the vectorised loops read, or None."""
-    if diagonal:
-        return (np.ascontiguousarray(np.asarray(anchors).T),
-                np.ascontiguousarray(np.asarray(factors).T))
-    if offsets is not None:
-        return np.ascontiguousarray(np.asarray(offsets).T), None
-    return None, None
+def _padded_rows(n_rows, width):
+    """(n_rows, width') float64 zeros, width' >= width, rows 64-byte apart at least:
+    thread-local accumulators that never share a cache line."""
+    return np.zeros((n_rows, (width + 7) // 8 * 8 + 8))
+
+
+def _scratch(int threads, Py_ssize_t d, Py_ssize_t k, dtype):
+    dp = (d + 3) // 4 * 4
+    return dict(
+        xt=np.zeros((threads, d * _CHUNK), dtype=dtype),
+        dev=np.zeros((threads, dp * _CHUNK), dtype=dtype),
+        wdev=np.zeros((threads, dp * _CHUNK), dtype=dtype),
+        proj=np.zeros((threads, max(d, dp) * _CHUNK), dtype=dtype),
+        gram=np.zeros((threads, d * d), dtype=dtype),
+        prob=np.zeros((threads, k * _CHUNK)),
+        top=np.zeros((threads, _CHUNK)),
+        scale=np.zeros((threads, _CHUNK)),
+        idx=np.zeros((threads, _CHUNK), dtype=np.intc),
+    )
 
 
 def accumulate_stats(
@@ -363,65 +428,66 @@ def accumulate_stats(
 
     cdef Py_ssize_t n_chunks = (n + _CHUNK - 1) // _CHUNK
     cdef int threads = _n_threads(n_threads, n_chunks)
+    cdef bint small = diagonal or d <= SMALL_D_MAX
     dtype = np.float32 if floating is float else np.float64
-    # Per-thread scratch and float64 accumulators, reduced after the parallel loop.
-    cdef floating[:, :, ::1] proj = np.empty((threads, _CHUNK, d), dtype=dtype)
-    cdef floating[:, ::1] gram = np.zeros((threads, d * d), dtype=dtype)
-    cdef double[:, :, ::1] prob = np.empty((threads, _CHUNK, k), dtype=np.float64)
-    acc_nk_arr = np.zeros((threads, k))
-    acc_s1_arr = np.zeros((threads, k * d))        # (k, d), or (d, k) when diagonal
-    acc_s2_arr = np.zeros((threads, s2.shape[0] * s2_width))
-    acc_ll_arr = np.zeros(threads)
+    sc = _scratch(threads, d, k, dtype)
+    cdef floating[:, ::1] xt = sc["xt"], dev = sc["dev"], wdev = sc["wdev"]
+    cdef floating[:, ::1] proj = sc["proj"], gram = sc["gram"]
+    cdef double[:, ::1] prob = sc["prob"], top = sc["top"], scale = sc["scale"]
+    cdef int[:, ::1] idx = sc["idx"]
+    # float64 accumulators per thread, reduced after the parallel loop
+    acc_nk_arr = _padded_rows(threads, k)
+    acc_s1_arr = _padded_rows(threads, k * d)
+    acc_s2_arr = _padded_rows(threads, s2.shape[0] * s2_width)
+    acc_ll_arr = _padded_rows(threads, 1)
     cdef double[:, ::1] acc_nk = acc_nk_arr
     cdef double[:, ::1] acc_s1 = acc_s1_arr
     cdef double[:, ::1] acc_s2 = acc_s2_arr
-    cdef double[::1] acc_ll = acc_ll_arr
+    cdef double[:, ::1] acc_ll = acc_ll_arr
 
-    centres_arr, scales_arr = _feature_major(anchors, offsets, factors, diagonal)
-    means_t_arr = np.ascontiguousarray(np.asarray(means).T) if diagonal else np.asarray(means)
-    cdef const floating[:, ::1] centres_t, scales_t
-    cdef const floating[:, ::1] means_t = means_t_arr
-    cdef const floating *ct = NULL
-    cdef const floating *st = NULL
-    if centres_arr is not None:
-        centres_t = centres_arr
-        ct = &centres_t[0, 0]
-    if scales_arr is not None:
-        scales_t = scales_arr
-        st = &scales_t[0, 0]
+    cdef const floating *off = NULL if offsets is None else &offsets[0, 0]
     cdef const double *w = NULL if sample_weight is None else &sample_weight[0]
-    cdef Py_ssize_t chunk, start, c
+    cdef const gmm_kernels *K = _ACTIVE
+    cdef Py_ssize_t chunk, start, c, cp, p
     cdef int tid
+    cdef double *L
+    cdef double *target
 
     with nogil:
         for chunk in prange(n_chunks, schedule="static", num_threads=threads):
             tid = threadid()
             start = chunk * _CHUNK
             c = min(<Py_ssize_t> _CHUNK, n - start)   # the last chunk may be short
-            _chunk_log_prob(&X[start, 0], c, d, k, kp, diagonal, &anchors[0, 0],
-                            &factors[0, 0], ct, st, &log_norm[0],
-                            &proj[tid, 0, 0], &prob[tid, 0, 0])
-            acc_ll[tid] += _chunk_responsibilities(
-                &prob[tid, 0, 0], c, k, (w + start) if w != NULL else NULL)
-            if diagonal:
-                _chunk_stats_diagonal(&X[start, 0], c, d, k, &means_t[0, 0],
-                                      &prob[tid, 0, 0], &acc_nk[tid, 0],
-                                      &acc_s1[tid, 0], &acc_s2[tid, 0])
-            else:
-                _chunk_stats_triangular(&X[start, 0], c, d, k, pooled, &means[0, 0],
-                                        &prob[tid, 0, 0], &proj[tid, 0, 0], &gram[tid, 0],
-                                        &acc_nk[tid, 0], &acc_s1[tid, 0], &acc_s2[tid, 0])
+            cp = gmm_padded(c)
+            L = &prob[tid, 0]
+            _chunk_log_prob(K, &X[start, 0], c, d, k, kp, diagonal, small, &anchors[0, 0],
+                            &factors[0, 0], off, &log_norm[0], &xt[tid, 0], &dev[tid, 0],
+                            &proj[tid, 0], &proj[tid, 0], L, _CHUNK)
+            acc_ll[tid, 0] += K.responsibilities(
+                L, c, cp, k, _CHUNK, (w + start) if w != NULL else NULL,
+                &top[tid, 0], &scale[tid, 0])
+            if not small:
+                _blas_stats(&X[start, 0], c, d, k, pooled, &means[0, 0], L, _CHUNK,
+                            &proj[tid, 0], &gram[tid, 0], &acc_nk[tid, 0],
+                            &acc_s1[tid, 0], &acc_s2[tid, 0])
+                continue
+            for p in range(k):
+                if diagonal:
+                    target = &acc_s2[tid, p * d]
+                elif pooled:
+                    target = &acc_s2[tid, 0]
+                else:
+                    target = &acc_s2[tid, p * d * d]
+                _stats(K, &xt[tid, 0], c, cp, d, &means[p, 0], L + p * _CHUNK, diagonal,
+                       &dev[tid, 0], &wdev[tid, 0], &idx[tid, 0], &top[tid, 0], &acc_nk[tid, p],
+                       &acc_s1[tid, p * d], target)
 
     # Reduce the thread-local accumulators in a fixed order.
-    np.asarray(nk)[...] = acc_nk_arr.sum(axis=0)
-    if diagonal:
-        np.asarray(s1)[...] = acc_s1_arr.sum(axis=0).reshape(d, k).T
-        np.asarray(s2)[...] = acc_s2_arr.sum(axis=0).reshape(d, k).T
-    else:
-        np.asarray(s1)[...] = acc_s1_arr.sum(axis=0).reshape(k, d)
-        np.asarray(s2)[...] = acc_s2_arr.sum(axis=0).reshape(s2.shape[0], s2_width)
-
-    return float(acc_ll_arr.sum())
+    np.asarray(nk)[...] = acc_nk_arr[:, :k].sum(axis=0)
+    np.asarray(s1)[...] = acc_s1_arr[:, :k * d].sum(axis=0).reshape(k, d)
+    np.asarray(s2)[...] = acc_s2_arr[:, :s2.shape[0] * s2_width].sum(axis=0).reshape(
+        s2.shape[0], s2_width)
+    return float(acc_ll_arr[:, 0].sum())
 
 
 def log_prob(
@@ -443,25 +509,25 @@ def log_prob(
         return
     cdef Py_ssize_t n_chunks = (n + _CHUNK - 1) // _CHUNK
     cdef int threads = _n_threads(n_threads, n_chunks)
+    cdef bint small = diagonal or d <= SMALL_D_MAX
     dtype = np.float32 if floating is float else np.float64
-    cdef floating[:, :, ::1] proj = np.empty((threads, _CHUNK, d), dtype=dtype)
-    centres_arr, scales_arr = _feature_major(anchors, offsets, factors, diagonal)
-    cdef const floating[:, ::1] centres_t, scales_t
-    cdef const floating *ct = NULL
-    cdef const floating *st = NULL
-    if centres_arr is not None:
-        centres_t = centres_arr
-        ct = &centres_t[0, 0]
-    if scales_arr is not None:
-        scales_t = scales_arr
-        st = &scales_t[0, 0]
-    cdef Py_ssize_t chunk, start, c
+    sc = _scratch(threads, d, k, dtype)
+    cdef floating[:, ::1] xt = sc["xt"], dev = sc["dev"], proj = sc["proj"]
+    cdef double[:, ::1] prob = sc["prob"]
+    cdef const floating *off = NULL if offsets is None else &offsets[0, 0]
+    cdef const gmm_kernels *K = _ACTIVE
+    cdef Py_ssize_t chunk, start, c, i, p
     cdef int tid
+    cdef double *L
     with nogil:
         for chunk in prange(n_chunks, schedule="static", num_threads=threads):
             tid = threadid()
             start = chunk * _CHUNK
             c = min(<Py_ssize_t> _CHUNK, n - start)
-            _chunk_log_prob(&X[start, 0], c, d, k, kp, diagonal, &anchors[0, 0],
-                            &factors[0, 0], ct, st, &log_norm[0],
-                            &proj[tid, 0, 0], &out[start, 0])
+            L = &prob[tid, 0]
+            _chunk_log_prob(K, &X[start, 0], c, d, k, kp, diagonal, small, &anchors[0, 0],
+                            &factors[0, 0], off, &log_norm[0], &xt[tid, 0], &dev[tid, 0],
+                            &proj[tid, 0], &proj[tid, 0], L, _CHUNK)
+            for i in range(c):
+                for p in range(k):
+                    out[start + i, p] = L[p * _CHUNK + i]

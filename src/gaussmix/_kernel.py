@@ -17,6 +17,11 @@ involved, and this module owns both:
 * **BLAS threads.**  Every kernel call holds :func:`single_threaded_blas`, a
   re-entrant, thread-safe, reference-counted limit (see its docstring for why the limit
   is needed even on one OpenMP thread, and why it has to be process-wide).
+* **Instruction sets.**  The chunk loops are compiled for several instruction sets
+  (``baseline``; on x86-64 also ``x86-64-v3``, AVX2 + FMA, and ``x86-64-v4``, AVX-512);
+  at import the most capable one this CPU runs is chosen.  The environment variable
+  ``GAUSSMIX_KERNEL`` names one instead (``auto`` or empty: choose), and
+  :func:`use_variant` switches in a running process (tests run every variant).
 * **Fork.**  GNU OpenMP (libgomp) is not fork-safe: a child forked after its parent ran
   an OpenMP team hangs in its first parallel region with more than one thread.  A
   forked child of a process that ran multithreaded gaussmix work therefore runs the
@@ -36,8 +41,45 @@ from . import _gmmcore
 from ._gmmcore import CHUNK_SIZE, OPENMP_ENABLED
 
 __all__ = ["CHUNK_SIZE", "OPENMP_ENABLED", "KernelInputs", "accumulate_stats",
-           "accumulate_stats_raw", "effective_n_threads", "log_prob_raw",
-           "openmp_max_threads", "single_threaded_blas", "weighted_log_prob"]
+           "accumulate_stats_raw", "effective_n_threads", "kernel_variant", "log_prob_raw",
+           "openmp_max_threads", "single_threaded_blas", "supported_variants",
+           "use_variant", "weighted_log_prob"]
+
+VARIANT_ENV = "GAUSSMIX_KERNEL"
+
+
+def supported_variants():
+    """The instruction-set variants compiled in that this CPU runs, least capable first."""
+    return [name for name in _gmmcore.built_variants() if _gmmcore.cpu_supports(name)]
+
+
+def kernel_variant():
+    """Name of the instruction-set variant of the chunk loops in use."""
+    return _gmmcore.variant()
+
+
+def use_variant(name):
+    """Run the chunk loops of variant ``name`` from now on (``"auto"``: the best one).
+
+    Raises ValueError for a name that was not compiled in and RuntimeError for one this
+    CPU cannot run; returns the name of the variant previously in use.
+    """
+    previous = _gmmcore.variant()
+    _gmmcore.set_variant(supported_variants()[-1] if name == "auto" else name)
+    return previous
+
+
+def _select_variant_at_import():
+    requested = os.environ.get(VARIANT_ENV, "").strip() or "auto"
+    try:
+        use_variant(requested)
+    except (ValueError, RuntimeError) as exc:
+        use_variant("auto")
+        warnings.warn(f"{VARIANT_ENV}={requested!r} ignored: {exc}; using the "
+                      f"{kernel_variant()!r} kernels", RuntimeWarning, stacklevel=2)
+
+
+_select_variant_at_import()
 
 FORK_WARNING = (
     "gaussmix: this process was forked after OpenMP threads started; its kernels run "

@@ -291,6 +291,8 @@ def _core_info():
     info = {
         "built with OpenMP": _kernel.OPENMP_ENABLED,
         "OpenMP max threads": _kernel.openmp_max_threads(),
+        "kernel variant": _kernel.kernel_variant(),
+        "kernel variants this CPU runs": ", ".join(_kernel.supported_variants()),
     }
     runtime = None
     if _kernel.OPENMP_ENABLED:

@@ -1,0 +1,262 @@
+/* The loops behind ``gmm_kernels``, for one floating type.  Included by variant.c
+ * with REAL (float or double), S (its suffix, f or d), VR (the vector of REAL) and WN
+ * (how many double vectors hold VR's lanes) defined.
+ *
+ * Every loop runs over the rows of a transposed chunk (unit stride), in tiles of
+ * TILE = 2 vectors of rows, with explicit vector accumulators (vec.h).  Accumulations
+ * run in a fixed order per lane; lanes are summed in a fixed order at the end, so the
+ * only difference between variants is the vector width's lane assignment and fused
+ * multiply-adds.  Squares and statistics are summed in double.
+ */
+
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define FN(name) CAT(CAT(name, _), S)
+#define NL ((ptrdiff_t) (sizeof(VR) / sizeof(REAL)))
+#define TILE (2 * NL)
+
+typedef gmm_vd FN(wide)[WN];            /* VR's lanes, as doubles */
+#define VW FN(wide)
+
+static inline VR FN(load)(const REAL *p) { VR v; memcpy(&v, p, sizeof v); return v; }
+static inline void FN(store)(REAL *p, VR v) { memcpy(p, &v, sizeof v); }
+static inline void FN(loadw)(const double *p, VW out) { memcpy(out, p, sizeof(VW)); }
+static inline double FN(hsum)(const VW v)
+{
+    double total = 0.0;
+    for (int w = 0; w < WN; w++)
+        total += gmm_hsum_d(v[w]);
+    return total;
+}
+/* acc += y^2, lane by lane, in double */
+static inline void FN(add_squares)(VW acc, VR y)
+{
+    VW w;
+    CAT(gmm_widen_, S)(y, w);
+    for (int q = 0; q < WN; q++)
+        acc[q] += w[q] * w[q];
+}
+/* out[t] = log_norm - 0.5 sq[t] for the TILE rows whose squares are in sq (2 VW) */
+static inline void FN(store_log_prob)(double *out, double log_norm, const gmm_vd *sq)
+{
+    double lanes[TILE];
+    memcpy(lanes, sq, sizeof lanes);
+    for (ptrdiff_t t = 0; t < TILE; t++)
+        out[t] = log_norm - 0.5 * lanes[t];
+}
+
+static void FN(transpose)(const REAL *restrict X, ptrdiff_t c, ptrdiff_t d,
+                          REAL *restrict Xt)
+{
+    ptrdiff_t cp = gmm_padded(c);
+    for (ptrdiff_t f = 0; f < d; f++) {
+        REAL *restrict row = Xt + f * cp;
+        for (ptrdiff_t i = 0; i < c; i++)
+            row[i] = X[i * d + f];
+        for (ptrdiff_t i = c; i < cp; i++)
+            row[i] = 0;
+    }
+}
+
+/* D := Xt - m (feature rows) */
+static inline void FN(centre)(const REAL *restrict Xt, ptrdiff_t cp, ptrdiff_t d,
+                              const REAL *restrict m, REAL *restrict D)
+{
+    for (ptrdiff_t f = 0; f < d; f++) {
+        const REAL mf = m[f];
+        for (ptrdiff_t i = 0; i < cp; i += NL)
+            FN(store)(D + f * cp + i, FN(load)(Xt + f * cp + i) - mf);
+    }
+}
+
+/* For the rows i0..i0+TILE: y_g = sum_{f <= g} D[f] U[f, g], for all g < d, in blocks
+   of four g (eight independent vector chains); squared into sq (wide), or stored in Y. */
+static inline void FN(tri_rows)(const REAL *restrict D, ptrdiff_t cp, ptrdiff_t d,
+                                const REAL *restrict U, ptrdiff_t i0,
+                                gmm_vd *restrict sq, REAL *restrict Y)
+{
+    const VR zero = {0};
+    ptrdiff_t g = 0;
+    for (; g + 4 <= d; g += 4) {
+        VR a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+        VR b0 = zero, b1 = zero, b2 = zero, b3 = zero;
+        for (ptrdiff_t f = 0; f <= g + 3; f++) {
+            const VR x0 = FN(load)(D + f * cp + i0), x1 = FN(load)(D + f * cp + i0 + NL);
+            const REAL *u = U + f * d + g;
+            a0 += x0 * u[0]; b0 += x1 * u[0];
+            a1 += x0 * u[1]; b1 += x1 * u[1];
+            a2 += x0 * u[2]; b2 += x1 * u[2];
+            a3 += x0 * u[3]; b3 += x1 * u[3];
+        }
+        if (Y != NULL) {
+            FN(store)(Y + g * cp + i0, a0); FN(store)(Y + g * cp + i0 + NL, b0);
+            FN(store)(Y + (g + 1) * cp + i0, a1); FN(store)(Y + (g + 1) * cp + i0 + NL, b1);
+            FN(store)(Y + (g + 2) * cp + i0, a2); FN(store)(Y + (g + 2) * cp + i0 + NL, b2);
+            FN(store)(Y + (g + 3) * cp + i0, a3); FN(store)(Y + (g + 3) * cp + i0 + NL, b3);
+        } else {
+            FN(add_squares)(sq, a0); FN(add_squares)(sq + WN, b0);
+            FN(add_squares)(sq, a1); FN(add_squares)(sq + WN, b1);
+            FN(add_squares)(sq, a2); FN(add_squares)(sq + WN, b2);
+            FN(add_squares)(sq, a3); FN(add_squares)(sq + WN, b3);
+        }
+    }
+    for (; g < d; g++) {
+        VR a = zero, b = zero;
+        for (ptrdiff_t f = 0; f <= g; f++) {
+            const REAL u = U[f * d + g];
+            a += FN(load)(D + f * cp + i0) * u;
+            b += FN(load)(D + f * cp + i0 + NL) * u;
+        }
+        if (Y != NULL) {
+            FN(store)(Y + g * cp + i0, a);
+            FN(store)(Y + g * cp + i0 + NL, b);
+        } else {
+            FN(add_squares)(sq, a);
+            FN(add_squares)(sq + WN, b);
+        }
+    }
+}
+
+static void FN(tri_log_prob)(const REAL *restrict Xt, ptrdiff_t cp, ptrdiff_t d,
+                             const REAL *restrict m, const REAL *restrict U,
+                             double log_norm, REAL *restrict D, double *restrict out)
+{
+    FN(centre)(Xt, cp, d, m, D);
+    for (ptrdiff_t i0 = 0; i0 < cp; i0 += TILE) {
+        gmm_vd sq[2 * WN] = {0};
+        FN(tri_rows)(D, cp, d, U, i0, sq, NULL);
+        FN(store_log_prob)(out + i0, log_norm, sq);
+    }
+}
+
+static void FN(tri_project)(const REAL *restrict Xt, ptrdiff_t cp, ptrdiff_t d,
+                            const REAL *restrict a, const REAL *restrict U,
+                            REAL *restrict D, REAL *restrict Y)
+{
+    gmm_vd unused[2 * WN] = {0};        /* tri_rows stores into Y, squares nothing */
+    FN(centre)(Xt, cp, d, a, D);
+    for (ptrdiff_t i0 = 0; i0 < cp; i0 += TILE)
+        FN(tri_rows)(D, cp, d, U, i0, unused, Y);
+}
+
+static void FN(diag_log_prob)(const REAL *restrict Xt, ptrdiff_t cp, ptrdiff_t d,
+                              const REAL *restrict m, const REAL *restrict s,
+                              double log_norm, double *restrict out)
+{
+    for (ptrdiff_t i0 = 0; i0 < cp; i0 += TILE) {
+        gmm_vd sq[2 * WN] = {0};
+        for (ptrdiff_t f = 0; f < d; f++) {
+            const REAL mf = m[f], sf = (s == NULL) ? (REAL) 1 : s[f];
+            FN(add_squares)(sq, (FN(load)(Xt + f * cp + i0) - mf) * sf);
+            FN(add_squares)(sq + WN, (FN(load)(Xt + f * cp + i0 + NL) - mf) * sf);
+        }
+        FN(store_log_prob)(out + i0, log_norm, sq);
+    }
+}
+
+/* Statistics of one component.  D := the centred rows with r > 0 (all rows when most
+   have r > 0), E := r D, rw := their r, padded with zero columns (and zero rows up to
+   a multiple of 4); then
+     nk += sum_j rw_j,  s1[f] += sum_j E[f, j],  s2[f, g] += sum_j E[f, j] D[g, j],
+   the first two and the diagonal of s2 from double products. */
+static void FN(stats)(const REAL *restrict Xt, ptrdiff_t c, ptrdiff_t cp, ptrdiff_t d,
+                      const REAL *restrict m, const double *restrict r, int diagonal,
+                      REAL *restrict D, REAL *restrict E, int *restrict idx,
+                      double *restrict rw, double *restrict nk, double *restrict s1,
+                      double *restrict s2)
+{
+    ptrdiff_t n = 0;
+    for (ptrdiff_t i = 0; i < c; i++) {
+        idx[n] = (int) i;
+        n += (r[i] != 0.0);
+    }
+    if (n == 0)
+        return;
+    const int dense = 2 * n > c;        /* then skipping rows saves less than gathering */
+    const ptrdiff_t np = dense ? cp : gmm_padded(n);
+    const ptrdiff_t dp = (d + 3) / 4 * 4;
+    const double *restrict rr = dense ? r : rw;   /* columns c..cp of r are 0 */
+    if (dense) {
+        FN(centre)(Xt, cp, d, m, D);
+    } else {
+        for (ptrdiff_t j = 0; j < n; j++)
+            rw[j] = r[idx[j]];
+        for (ptrdiff_t f = 0; f < d; f++) {
+            const REAL *restrict x = Xt + f * cp;
+            REAL *restrict dv = D + f * np;
+            const REAL mf = m[f];
+            for (ptrdiff_t j = 0; j < n; j++)
+                dv[j] = x[idx[j]] - mf;
+            for (ptrdiff_t j = n; j < np; j++)
+                dv[j] = 0;
+        }
+        for (ptrdiff_t j = n; j < np; j++)
+            rw[j] = 0.0;
+    }
+    {
+        VW total = {0}, rv;
+        for (ptrdiff_t j = 0; j < np; j += NL) {
+            FN(loadw)(rr + j, rv);
+            for (int q = 0; q < WN; q++)
+                total[q] += rv[q];
+        }
+        *nk += FN(hsum)(total);
+    }
+    for (ptrdiff_t f = 0; f < dp; f++) {
+        REAL *restrict dv = D + f * np;
+        REAL *restrict ev = E + f * np;
+        if (f >= d) {
+            memset(dv, 0, np * sizeof(REAL));
+            memset(ev, 0, np * sizeof(REAL));
+            continue;
+        }
+        VW a1 = {0}, a2 = {0}, z, rz;
+        for (ptrdiff_t j = 0; j < np; j += NL) {
+            CAT(gmm_widen_, S)(FN(load)(dv + j), z);
+            FN(loadw)(rr + j, rz);
+            for (int q = 0; q < WN; q++) {
+                rz[q] *= z[q];
+                a1[q] += rz[q];
+                a2[q] += rz[q] * z[q];
+            }
+            FN(store)(ev + j, CAT(gmm_narrow_, S)(rz));
+        }
+        s1[f] += FN(hsum)(a1);
+        if (diagonal)
+            s2[f] += FN(hsum)(a2);
+        else
+            s2[f * d + f] += FN(hsum)(a2);
+    }
+    if (diagonal)
+        return;
+    /* off-diagonal lower triangle, in 4 x 2 blocks of (f, g), f > g: eight vector
+       accumulators, six loads per eight multiply-adds */
+    const VR zero = {0};
+    for (ptrdiff_t f0 = 0; f0 < dp; f0 += 4) {
+        for (ptrdiff_t g0 = 0; g0 < f0 + 4 && g0 < d; g0 += 2) {
+            VR a00 = zero, a01 = zero, a10 = zero, a11 = zero;
+            VR a20 = zero, a21 = zero, a30 = zero, a31 = zero;
+            for (ptrdiff_t j = 0; j < np; j += NL) {
+                const VR d0 = FN(load)(D + g0 * np + j), d1 = FN(load)(D + (g0 + 1) * np + j);
+                const VR e0 = FN(load)(E + f0 * np + j), e1 = FN(load)(E + (f0 + 1) * np + j);
+                const VR e2 = FN(load)(E + (f0 + 2) * np + j), e3 = FN(load)(E + (f0 + 3) * np + j);
+                a00 += e0 * d0; a01 += e0 * d1;
+                a10 += e1 * d0; a11 += e1 * d1;
+                a20 += e2 * d0; a21 += e2 * d1;
+                a30 += e3 * d0; a31 += e3 * d1;
+            }
+            const VR acc[4][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}};
+            for (int a = 0; a < 4; a++)
+                for (int b = 0; b < 2; b++) {
+                    const ptrdiff_t f = f0 + a, g = g0 + b;
+                    if (f < d && g < f)
+                        { VW w; CAT(gmm_widen_, S)(acc[a][b], w); s2[f * d + g] += FN(hsum)(w); }
+                }
+        }
+    }
+}
+
+#undef VW
+#undef TILE
+#undef NL
+#undef FN
