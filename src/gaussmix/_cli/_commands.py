@@ -74,12 +74,14 @@ class Preprocessing:
         return Z if self.center is None else Z * self.scale + self.center
 
     def to_json(self) -> str:
+        """The contents of preprocessing.json: the columns and the centre and scale."""
         standardize = None if self.center is None else {
             "center": self.center.tolist(), "scale": self.scale.tolist()}
         return json.dumps({"columns": self.columns, "standardize": standardize}, indent=1)
 
     @classmethod
     def read(cls, path: str) -> Preprocessing:
+        """Read a preprocessing.json written by :meth:`to_json`."""
         try:
             with open(path, encoding="utf-8") as fh:
                 spec = json.load(fh)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 
 from .._selection import MCLUST_MODELS, SKLEARN_MODELS
 from .._version import __version__
@@ -213,7 +214,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name, help, description=None):
-        return sub.add_parser(name, help=help, description=description or help,
+        description = description or help
+        if "\n" not in description:   # one paragraph: wrapped here (kept as is below)
+            description = textwrap.fill(description, width=79)
+        return sub.add_parser(name, help=help, description=description,
                               formatter_class=HelpFormatter)
 
     p = add("fit", "fit and choose a Gaussian mixture for DATA", FIT_DESCRIPTION)
