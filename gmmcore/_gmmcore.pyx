@@ -73,6 +73,7 @@ cdef extern from "simd/kernels.h":
                                 Py_ssize_t ldl, const double *w, double *top,
                                 double *scale) noexcept nogil
         void vexp(const double *x, Py_ssize_t n, double *out) noexcept nogil
+        void vlog(const double *x, Py_ssize_t n, double *out) noexcept nogil
     Py_ssize_t gmm_padded(Py_ssize_t c) noexcept nogil
     const gmm_kernels *gmm_kernels_named(const char *name) noexcept
     int gmm_cpu_supports(const char *name) noexcept
@@ -138,6 +139,14 @@ def vexp(const double[::1] x, double[::1] out):
         raise ValueError("x and out must have the same length")
     if x.shape[0]:
         _ACTIVE.vexp(&x[0], x.shape[0], &out[0])
+
+
+def vlog(const double[::1] x, double[::1] out):
+    """``out = log(x)`` by the active variant's vector log (finite x >= 2**-1022)."""
+    if out.shape[0] != x.shape[0]:
+        raise ValueError("x and out must have the same length")
+    if x.shape[0]:
+        _ACTIVE.vlog(&x[0], x.shape[0], &out[0])
 
 
 # ------------------------------------------------- the compiled loops, per dtype

@@ -20,7 +20,11 @@ typedef gmm_vd FN(wide)[WN];            /* VR's lanes, as doubles */
 
 static inline VR FN(load)(const REAL *p) { VR v; memcpy(&v, p, sizeof v); return v; }
 static inline void FN(store)(REAL *p, VR v) { memcpy(p, &v, sizeof v); }
-static inline void FN(loadw)(const double *p, VW out) { memcpy(out, p, sizeof(VW)); }
+static inline void FN(loadw)(const double *p, VW out)
+{
+    for (int q = 0; q < WN; q++)
+        out[q] = gmm_load_d(p + q * (ptrdiff_t) (sizeof(gmm_vd) / sizeof(double)));
+}
 static inline double FN(hsum)(const VW v)
 {
     double total = 0.0;
@@ -155,10 +159,9 @@ static void FN(diag_log_prob)(const REAL *restrict Xt, ptrdiff_t cp, ptrdiff_t d
 }
 
 /* Statistics of one component.  D := the centred rows with r > 0 (all rows when most
-   have r > 0), E := r D, rw := their r, padded with zero columns (and zero rows up to
-   a multiple of 4); then
-     nk += sum_j rw_j,  s1[f] += sum_j E[f, j],  s2[f, g] += sum_j E[f, j] D[g, j],
-   the first two and the diagonal of s2 from double products. */
+   have r > 0), E := r D, rw := their r, padded with zero columns (and, from d = 4,
+   zero rows up to a multiple of 4); then
+     nk += sum_j rw_j,  s1[f] += sum_j E[f, j],  s2[f, g] += sum_j E[f, j] D[g, j]. */
 static void FN(stats)(const REAL *restrict Xt, ptrdiff_t c, ptrdiff_t cp, ptrdiff_t d,
                       const REAL *restrict m, const double *restrict r, int diagonal,
                       REAL *restrict D, REAL *restrict E, int *restrict idx,
@@ -166,15 +169,20 @@ static void FN(stats)(const REAL *restrict Xt, ptrdiff_t c, ptrdiff_t cp, ptrdif
                       double *restrict s2)
 {
     ptrdiff_t n = 0;
-    for (ptrdiff_t i = 0; i < c; i++) {
-        idx[n] = (int) i;
+    for (ptrdiff_t i = 0; i < c; i++)
         n += (r[i] != 0.0);
-    }
     if (n == 0)
         return;
     const int dense = 2 * n > c;        /* then skipping rows saves less than gathering */
+    if (!dense) {
+        ptrdiff_t j = 0;
+        for (ptrdiff_t i = 0; i < c; i++) {
+            idx[j] = (int) i;
+            j += (r[i] != 0.0);
+        }
+    }
     const ptrdiff_t np = dense ? cp : gmm_padded(n);
-    const ptrdiff_t dp = (d + 3) / 4 * 4;
+    const ptrdiff_t dp = d < 4 ? d : (d + 3) / 4 * 4;   /* rows of D and E */
     const double *restrict rr = dense ? r : rw;   /* columns c..cp of r are 0 */
     if (dense) {
         FN(centre)(Xt, cp, d, m, D);
@@ -202,6 +210,19 @@ static void FN(stats)(const REAL *restrict Xt, ptrdiff_t c, ptrdiff_t cp, ptrdif
         }
         *nk += FN(hsum)(total);
     }
+    /* the responsibilities in REAL: E = r D, its sum (S1) and E D's diagonal summed in
+       REAL lanes over at most GMM_CHUNK / NL rows each, then in double (float32
+       statistics thus carry float32 rounding per chunk, as a float32 syrk would) */
+    REAL rbuf[GMM_CHUNK];
+    const REAL *restrict rv;
+    if (sizeof(REAL) == sizeof(double)) {
+        rv = (const REAL *) rr;
+    } else {
+        for (ptrdiff_t j = 0; j < np; j++)
+            rbuf[j] = (REAL) rr[j];
+        rv = rbuf;
+    }
+    const VR zero = {0};
     for (ptrdiff_t f = 0; f < dp; f++) {
         REAL *restrict dv = D + f * np;
         REAL *restrict ev = E + f * np;
@@ -210,28 +231,46 @@ static void FN(stats)(const REAL *restrict Xt, ptrdiff_t c, ptrdiff_t cp, ptrdif
             memset(ev, 0, np * sizeof(REAL));
             continue;
         }
-        VW a1 = {0}, a2 = {0}, z, rz;
-        for (ptrdiff_t j = 0; j < np; j += NL) {
-            CAT(gmm_widen_, S)(FN(load)(dv + j), z);
-            FN(loadw)(rr + j, rz);
-            for (int q = 0; q < WN; q++) {
-                rz[q] *= z[q];
-                a1[q] += rz[q];
-                a2[q] += rz[q] * z[q];
-            }
-            FN(store)(ev + j, CAT(gmm_narrow_, S)(rz));
+        /* two independent sets of accumulators: the adds are latency-bound */
+        VR a1 = zero, a2 = zero, b1 = zero, b2 = zero;
+        for (ptrdiff_t j = 0; j < np; j += 2 * NL) {   /* np is a multiple of 2 NL */
+            const VR z = FN(load)(dv + j), y = FN(load)(dv + j + NL);
+            const VR ez = FN(load)(rv + j) * z, ey = FN(load)(rv + j + NL) * y;
+            FN(store)(ev + j, ez);
+            FN(store)(ev + j + NL, ey);
+            a1 += ez;
+            b1 += ey;
+            a2 += ez * z;
+            b2 += ey * y;
         }
-        s1[f] += FN(hsum)(a1);
+        VW w1, w2;
+        CAT(gmm_widen_, S)(a1 + b1, w1);
+        CAT(gmm_widen_, S)(a2 + b2, w2);
+        s1[f] += FN(hsum)(w1);
         if (diagonal)
-            s2[f] += FN(hsum)(a2);
+            s2[f] += FN(hsum)(w2);
         else
-            s2[f * d + f] += FN(hsum)(a2);
+            s2[f * d + f] += FN(hsum)(w2);
     }
     if (diagonal)
         return;
+    if (d < 4) {
+        /* off-diagonal pairs one by one (at most three) */
+        for (ptrdiff_t f = 1; f < d; f++)
+            for (ptrdiff_t g = 0; g < f; g++) {
+                VR a = zero, b = zero;
+                for (ptrdiff_t j = 0; j < np; j += 2 * NL) {
+                    a += FN(load)(E + f * np + j) * FN(load)(D + g * np + j);
+                    b += FN(load)(E + f * np + j + NL) * FN(load)(D + g * np + j + NL);
+                }
+                VW w;
+                CAT(gmm_widen_, S)(a + b, w);
+                s2[f * d + g] += FN(hsum)(w);
+            }
+        return;
+    }
     /* off-diagonal lower triangle, in 4 x 2 blocks of (f, g), f > g: eight vector
        accumulators, six loads per eight multiply-adds */
-    const VR zero = {0};
     for (ptrdiff_t f0 = 0; f0 < dp; f0 += 4) {
         for (ptrdiff_t g0 = 0; g0 < f0 + 4 && g0 < d; g0 += 2) {
             VR a00 = zero, a01 = zero, a10 = zero, a11 = zero;
@@ -249,8 +288,11 @@ static void FN(stats)(const REAL *restrict Xt, ptrdiff_t c, ptrdiff_t cp, ptrdif
             for (int a = 0; a < 4; a++)
                 for (int b = 0; b < 2; b++) {
                     const ptrdiff_t f = f0 + a, g = g0 + b;
-                    if (f < d && g < f)
-                        { VW w; CAT(gmm_widen_, S)(acc[a][b], w); s2[f * d + g] += FN(hsum)(w); }
+                    if (f < d && g < f) {
+                        VW w;
+                        CAT(gmm_widen_, S)(acc[a][b], w);
+                        s2[f * d + g] += FN(hsum)(w);
+                    }
                 }
         }
     }

@@ -57,6 +57,8 @@ typedef struct {
                                ptrdiff_t ldl, const double *w, double *top, double *scale);
     /* out[i] = exp(x[i]) for x in [-708, 0] (the vector exp, exposed for its test) */
     void (*vexp)(const double *x, ptrdiff_t n, double *out);
+    /* out[i] = log(x[i]) for finite x >= 2^-1022 (the vector log, likewise) */
+    void (*vlog)(const double *x, ptrdiff_t n, double *out);
 } gmm_kernels;
 
 #undef GMM_DECLARE

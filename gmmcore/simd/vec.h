@@ -52,6 +52,8 @@ static inline void gmm_widen_f(gmm_vf v, gmm_vd *out) { out[0] = (double) v; }
 static inline gmm_vf gmm_narrow_f(const gmm_vd *v) { return (float) v[0]; }
 #endif
 
+static inline gmm_vd gmm_load_d(const double *p) { gmm_vd v; memcpy(&v, p, sizeof v); return v; }
+
 /* the lanes of a double vector, summed in order */
 static inline double gmm_hsum_d(gmm_vd v)
 {
