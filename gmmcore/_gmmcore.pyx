@@ -29,6 +29,19 @@ Two precision layouts cover the four covariance types:
 Statistics arrays: ``s2`` is (k, d*d) per component, (1, d*d) pooled over components
 (tied), or (k, d) diagonal.  Triangular ``s2`` rows hold the *lower* triangle of the
 row-major d x d matrix; the caller symmetrises.
+
+How a chunk is computed
+-----------------------
+Up to ``SMALL_D_MAX`` features (and for the diagonal layout at any d) a chunk runs in
+the C loops of ``simd/`` with no BLAS call: the chunk is transposed once, so every
+loop runs over rows with unit stride, in explicit vector registers; log-densities are
+component-major, (k, rows); the exp and log of the softmax are branch-free vector
+polynomials; each component's statistics gather its rows with r > 0 (all rows, when
+most have one), then form r D and the weighted Gram matrix in 4 x 2 register blocks.
+Above ``SMALL_D_MAX`` the projection and the Gram matrices are BLAS level 3 (one trmm
+and one syrk per component per chunk).  Those loops are compiled for several
+instruction sets and one is chosen at import (``set_variant``; see
+``gaussmix._kernel``).
 """
 
 from cython cimport floating

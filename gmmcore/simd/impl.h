@@ -49,6 +49,22 @@ static inline void FN(store_log_prob)(double *out, double log_norm, const gmm_vd
         out[t] = log_norm - 0.5 * lanes[t];
 }
 
+/* sq := sqr widened; 0 if a lane is not finite (a float sum of squares overflowed) */
+#define NARROW (sizeof(REAL) < sizeof(double))
+static inline int FN(widen_finite)(const VR *sqr, gmm_vd *sq)
+{
+    REAL lanes[TILE];
+    memcpy(lanes, sqr, sizeof lanes);
+    REAL top = 0;
+    for (ptrdiff_t t = 0; t < TILE; t++)
+        top = lanes[t] > top ? lanes[t] : top;
+    if (!(top <= GMM_REAL_MAX))
+        return 0;
+    CAT(gmm_widen_, S)(sqr[0], sq);
+    CAT(gmm_widen_, S)(sqr[1], sq + WN);
+    return 1;
+}
+
 static void FN(transpose)(const REAL *restrict X, ptrdiff_t c, ptrdiff_t d,
                           REAL *restrict Xt)
 {
@@ -75,9 +91,12 @@ static inline void FN(centre)(const REAL *restrict Xt, ptrdiff_t cp, ptrdiff_t d
 
 /* For the rows i0..i0+TILE: y_g = sum_{f <= g} D[f] U[f, g], for all g < d, in blocks
    of four g (eight independent vector chains); squared into sq (wide), or stored in Y. */
+/* acc += y^2 in REAL (the float32 fast path; overflow is checked by the caller) */
+static inline void FN(add_squares_narrow)(VR *acc, VR y) { *acc += y * y; }
+
 static inline void FN(tri_rows)(const REAL *restrict D, ptrdiff_t cp, ptrdiff_t d,
                                 const REAL *restrict U, ptrdiff_t i0,
-                                gmm_vd *restrict sq, REAL *restrict Y)
+                                gmm_vd *restrict sq, VR *restrict sqr, REAL *restrict Y)
 {
     const VR zero = {0};
     ptrdiff_t g = 0;
@@ -97,6 +116,9 @@ static inline void FN(tri_rows)(const REAL *restrict D, ptrdiff_t cp, ptrdiff_t 
             FN(store)(Y + (g + 1) * cp + i0, a1); FN(store)(Y + (g + 1) * cp + i0 + NL, b1);
             FN(store)(Y + (g + 2) * cp + i0, a2); FN(store)(Y + (g + 2) * cp + i0 + NL, b2);
             FN(store)(Y + (g + 3) * cp + i0, a3); FN(store)(Y + (g + 3) * cp + i0 + NL, b3);
+        } else if (sqr != NULL) {
+            sqr[0] += (a0 * a0 + a1 * a1) + (a2 * a2 + a3 * a3);
+            sqr[1] += (b0 * b0 + b1 * b1) + (b2 * b2 + b3 * b3);
         } else {
             FN(add_squares)(sq, a0); FN(add_squares)(sq + WN, b0);
             FN(add_squares)(sq, a1); FN(add_squares)(sq + WN, b1);
@@ -114,6 +136,9 @@ static inline void FN(tri_rows)(const REAL *restrict D, ptrdiff_t cp, ptrdiff_t 
         if (Y != NULL) {
             FN(store)(Y + g * cp + i0, a);
             FN(store)(Y + g * cp + i0 + NL, b);
+        } else if (sqr != NULL) {
+            sqr[0] += a * a;
+            sqr[1] += b * b;
         } else {
             FN(add_squares)(sq, a);
             FN(add_squares)(sq + WN, b);
@@ -128,7 +153,18 @@ static void FN(tri_log_prob)(const REAL *restrict Xt, ptrdiff_t cp, ptrdiff_t d,
     FN(centre)(Xt, cp, d, m, D);
     for (ptrdiff_t i0 = 0; i0 < cp; i0 += TILE) {
         gmm_vd sq[2 * WN] = {0};
-        FN(tri_rows)(D, cp, d, U, i0, sq, NULL);
+        if (NARROW) {
+            /* float32: the squares summed in float, unless a sum overflows: then the
+               tile again, in double (a float32 1e20 is far, not infinitely far) */
+            VR sqr[2] = {{0}, {0}};
+            FN(tri_rows)(D, cp, d, U, i0, NULL, sqr, NULL);
+            if (FN(widen_finite)(sqr, sq)) {
+                FN(store_log_prob)(out + i0, log_norm, sq);
+                continue;
+            }
+            memset(sq, 0, sizeof sq);
+        }
+        FN(tri_rows)(D, cp, d, U, i0, sq, NULL, NULL);
         FN(store_log_prob)(out + i0, log_norm, sq);
     }
 }
@@ -140,7 +176,7 @@ static void FN(tri_project)(const REAL *restrict Xt, ptrdiff_t cp, ptrdiff_t d,
     gmm_vd unused[2 * WN] = {0};        /* tri_rows stores into Y, squares nothing */
     FN(centre)(Xt, cp, d, a, D);
     for (ptrdiff_t i0 = 0; i0 < cp; i0 += TILE)
-        FN(tri_rows)(D, cp, d, U, i0, unused, Y);
+        FN(tri_rows)(D, cp, d, U, i0, unused, NULL, Y);
 }
 
 static void FN(diag_log_prob)(const REAL *restrict Xt, ptrdiff_t cp, ptrdiff_t d,
@@ -149,6 +185,21 @@ static void FN(diag_log_prob)(const REAL *restrict Xt, ptrdiff_t cp, ptrdiff_t d
 {
     for (ptrdiff_t i0 = 0; i0 < cp; i0 += TILE) {
         gmm_vd sq[2 * WN] = {0};
+        if (NARROW) {               /* as in tri_log_prob */
+            VR sqr[2] = {{0}, {0}};
+            for (ptrdiff_t f = 0; f < d; f++) {
+                const REAL mf = m[f], sf = (s == NULL) ? (REAL) 1 : s[f];
+                const VR z0 = (FN(load)(Xt + f * cp + i0) - mf) * sf;
+                const VR z1 = (FN(load)(Xt + f * cp + i0 + NL) - mf) * sf;
+                sqr[0] += z0 * z0;
+                sqr[1] += z1 * z1;
+            }
+            if (FN(widen_finite)(sqr, sq)) {
+                FN(store_log_prob)(out + i0, log_norm, sq);
+                continue;
+            }
+            memset(sq, 0, sizeof sq);
+        }
         for (ptrdiff_t f = 0; f < d; f++) {
             const REAL mf = m[f], sf = (s == NULL) ? (REAL) 1 : s[f];
             FN(add_squares)(sq, (FN(load)(Xt + f * cp + i0) - mf) * sf);
@@ -298,6 +349,7 @@ static void FN(stats)(const REAL *restrict Xt, ptrdiff_t c, ptrdiff_t cp, ptrdif
     }
 }
 
+#undef NARROW
 #undef VW
 #undef TILE
 #undef NL

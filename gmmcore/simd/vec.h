@@ -10,6 +10,10 @@
 
 #include <string.h>
 
+#if defined(_MSC_VER) && !defined(__clang__)
+#define restrict __restrict
+#endif
+
 #if defined(__GNUC__) || defined(__clang__)
 typedef float gmm_vf __attribute__((vector_size(GMM_VEC_BYTES)));
 typedef double gmm_vd __attribute__((vector_size(GMM_VEC_BYTES)));
