@@ -60,6 +60,9 @@ cdef extern from "simd/kernels.h":
     enum:
         GMM_CHUNK
         GMM_PAD
+        GMM_S2_FULL
+        GMM_S2_DIAG
+        GMM_S2_NONE
     ctypedef struct gmm_kernels:
         const char *name
         void transpose_f(const float *X, Py_ssize_t c, Py_ssize_t d, float *Xt) noexcept nogil
@@ -70,8 +73,11 @@ cdef extern from "simd/kernels.h":
         void diag_log_prob_f(const float *Xt, Py_ssize_t cp, Py_ssize_t d, const float *m,
                              const float *s, double log_norm, double *out) noexcept nogil
         void stats_f(const float *Xt, Py_ssize_t c, Py_ssize_t cp, Py_ssize_t d,
-                     const float *m, const double *r, int diagonal, float *D, float *E,
+                     const float *m, const double *r, int mode, float *D, float *E,
                      int *idx, double *rw, double *nk, double *s1, double *s2) noexcept nogil
+        void pooled_gram_f(const float *Xt, Py_ssize_t c, Py_ssize_t cp, Py_ssize_t d,
+                           const float *a, const double *w, double *Dd, double *Ed,
+                           double *s2) noexcept nogil
         void transpose_d(const double *X, Py_ssize_t c, Py_ssize_t d, double *Xt) noexcept nogil
         void tri_log_prob_d(const double *Xt, Py_ssize_t cp, Py_ssize_t d, const double *m,
                             const double *U, double log_norm, double *D, double *out) noexcept nogil
@@ -80,8 +86,11 @@ cdef extern from "simd/kernels.h":
         void diag_log_prob_d(const double *Xt, Py_ssize_t cp, Py_ssize_t d, const double *m,
                              const double *s, double log_norm, double *out) noexcept nogil
         void stats_d(const double *Xt, Py_ssize_t c, Py_ssize_t cp, Py_ssize_t d,
-                     const double *m, const double *r, int diagonal, double *D, double *E,
+                     const double *m, const double *r, int mode, double *D, double *E,
                      int *idx, double *rw, double *nk, double *s1, double *s2) noexcept nogil
+        void pooled_gram_d(const double *Xt, Py_ssize_t c, Py_ssize_t cp, Py_ssize_t d,
+                           const double *a, const double *w, double *Dd, double *Ed,
+                           double *s2) noexcept nogil
         double responsibilities(double *L, Py_ssize_t c, Py_ssize_t cp, Py_ssize_t k,
                                 Py_ssize_t ldl, const double *w, double *top,
                                 double *scale) noexcept nogil
@@ -200,12 +209,22 @@ cdef inline void _diag_log_prob(const gmm_kernels *K, const floating *Xt, Py_ssi
 
 cdef inline void _stats(const gmm_kernels *K, const floating *Xt, Py_ssize_t c,
                         Py_ssize_t cp, Py_ssize_t d, const floating *m, const double *r,
-                        int diagonal, floating *D, floating *E, int *idx, double *rw,
+                        int mode, floating *D, floating *E, int *idx, double *rw,
                         double *nk, double *s1, double *s2) noexcept nogil:
     if floating is float:
-        K.stats_f(Xt, c, cp, d, m, r, diagonal, D, E, idx, rw, nk, s1, s2)
+        K.stats_f(Xt, c, cp, d, m, r, mode, D, E, idx, rw, nk, s1, s2)
     else:
-        K.stats_d(Xt, c, cp, d, m, r, diagonal, D, E, idx, rw, nk, s1, s2)
+        K.stats_d(Xt, c, cp, d, m, r, mode, D, E, idx, rw, nk, s1, s2)
+
+
+cdef inline void _pooled_gram(const gmm_kernels *K, const floating *Xt, Py_ssize_t c,
+                              Py_ssize_t cp, Py_ssize_t d, const floating *a,
+                              const double *w, double *Dd, double *Ed,
+                              double *s2) noexcept nogil:
+    if floating is float:
+        K.pooled_gram_f(Xt, c, cp, d, a, w, Dd, Ed, s2)
+    else:
+        K.pooled_gram_d(Xt, c, cp, d, a, w, Dd, Ed, s2)
 
 
 # --------------------------------------------------------------- the BLAS path
@@ -405,6 +424,7 @@ def _scratch(int threads, Py_ssize_t d, Py_ssize_t k, dtype):
         top=np.zeros((threads, _CHUNK)),
         scale=np.zeros((threads, _CHUNK)),
         idx=np.zeros((threads, _CHUNK), dtype=np.intc),
+        wide=np.zeros((threads, 2 * dp * _CHUNK)),
     )
 
 
@@ -457,6 +477,13 @@ def accumulate_stats(
     cdef floating[:, ::1] proj = sc["proj"], gram = sc["gram"]
     cdef double[:, ::1] prob = sc["prob"], top = sc["top"], scale = sc["scale"]
     cdef int[:, ::1] idx = sc["idx"]
+    cdef double[:, ::1] wide = sc["wide"]
+    cdef Py_ssize_t dp = (d + 3) // 4 * 4 if d >= 4 else d
+    cdef int mode = GMM_S2_DIAG if diagonal else (GMM_S2_NONE if pooled else GMM_S2_FULL)
+    # tied (pooled) statistics: one second moment about this anchor per chunk, moved to
+    # the component means after the pass
+    anchor_arr = np.asarray(means, dtype=np.float64).mean(axis=0).astype(dtype)
+    cdef const floating[::1] anchor = anchor_arr
     # float64 accumulators per thread, reduced after the parallel loop
     acc_nk_arr = _padded_rows(threads, k)
     acc_s1_arr = _padded_rows(threads, k * d)
@@ -493,23 +520,34 @@ def accumulate_stats(
                             &proj[tid, 0], &gram[tid, 0], &acc_nk[tid, 0],
                             &acc_s1[tid, 0], &acc_s2[tid, 0])
                 continue
+            if pooled:
+                _pooled_gram(K, &xt[tid, 0], c, cp, d, &anchor[0],
+                             (w + start) if w != NULL else NULL, &wide[tid, 0],
+                             &wide[tid, dp * _CHUNK], &acc_s2[tid, 0])
             for p in range(k):
-                if diagonal:
-                    target = &acc_s2[tid, p * d]
-                elif pooled:
-                    target = &acc_s2[tid, 0]
-                else:
-                    target = &acc_s2[tid, p * d * d]
-                _stats(K, &xt[tid, 0], c, cp, d, &means[p, 0], L + p * _CHUNK, diagonal,
-                       &dev[tid, 0], &wdev[tid, 0], &idx[tid, 0], &top[tid, 0], &acc_nk[tid, p],
-                       &acc_s1[tid, p * d], target)
+                target = &acc_s2[tid, p * (d if diagonal else d * d)]
+                _stats(K, &xt[tid, 0], c, cp, d, &means[p, 0], L + p * _CHUNK, mode,
+                       &dev[tid, 0], &wdev[tid, 0], &idx[tid, 0], &top[tid, 0],
+                       &acc_nk[tid, p], &acc_s1[tid, p * d], target)
 
     # Reduce the thread-local accumulators in a fixed order.
     np.asarray(nk)[...] = acc_nk_arr[:, :k].sum(axis=0)
     np.asarray(s1)[...] = acc_s1_arr[:, :k * d].sum(axis=0).reshape(k, d)
     np.asarray(s2)[...] = acc_s2_arr[:, :s2.shape[0] * s2_width].sum(axis=0).reshape(
         s2.shape[0], s2_width)
+    if pooled and small:
+        _pooled_about_means(np.asarray(s2), np.asarray(nk), np.asarray(s1),
+                            np.asarray(means, dtype=np.float64) - anchor_arr, d)
     return float(acc_ll_arr[:, 0].sum())
+
+
+def _pooled_about_means(s2, nk, s1, delta, d):
+    """s2 (1, d*d) about the anchor a -> about the means: with delta_k = m_k - a,
+    sum_k sum_n r_nk (x - m_k)(x - m_k)^T = G - sum_k (delta_k S1_k^T + S1_k delta_k^T
+    + N_k delta_k delta_k^T), S1_k centred at m_k (lower triangle kept)."""
+    cross = delta.T @ s1
+    shift = cross + cross.T + (delta.T * nk) @ delta
+    s2[0] -= np.tril(shift).reshape(d * d)
 
 
 def log_prob(

@@ -209,12 +209,62 @@ static void FN(diag_log_prob)(const REAL *restrict Xt, ptrdiff_t cp, ptrdiff_t d
     }
 }
 
+/* s2 (lower triangle, off the diagonal) += E D^T over np columns of d (dp) rows */
+static void FN(gram)(const REAL *restrict E, const REAL *restrict D, ptrdiff_t np,
+                     ptrdiff_t d, ptrdiff_t dp, double *restrict s2)
+{
+    const VR zero = {0};
+    if (d < 4) {
+        /* off-diagonal pairs one by one (at most three) */
+        for (ptrdiff_t f = 1; f < d; f++)
+            for (ptrdiff_t g = 0; g < f; g++) {
+                VR a = zero, b = zero;
+                for (ptrdiff_t j = 0; j < np; j += 2 * NL) {
+                    a += FN(load)(E + f * np + j) * FN(load)(D + g * np + j);
+                    b += FN(load)(E + f * np + j + NL) * FN(load)(D + g * np + j + NL);
+                }
+                VW w;
+                CAT(gmm_widen_, S)(a + b, w);
+                s2[f * d + g] += FN(hsum)(w);
+            }
+        return;
+    }
+    /* 4 x 2 blocks of (f, g), f > g: eight vector accumulators, six loads per eight
+       multiply-adds */
+    for (ptrdiff_t f0 = 0; f0 < dp; f0 += 4) {
+        for (ptrdiff_t g0 = 0; g0 < f0 + 4 && g0 < d; g0 += 2) {
+            VR a00 = zero, a01 = zero, a10 = zero, a11 = zero;
+            VR a20 = zero, a21 = zero, a30 = zero, a31 = zero;
+            for (ptrdiff_t j = 0; j < np; j += NL) {
+                const VR d0 = FN(load)(D + g0 * np + j), d1 = FN(load)(D + (g0 + 1) * np + j);
+                const VR e0 = FN(load)(E + f0 * np + j), e1 = FN(load)(E + (f0 + 1) * np + j);
+                const VR e2 = FN(load)(E + (f0 + 2) * np + j), e3 = FN(load)(E + (f0 + 3) * np + j);
+                a00 += e0 * d0; a01 += e0 * d1;
+                a10 += e1 * d0; a11 += e1 * d1;
+                a20 += e2 * d0; a21 += e2 * d1;
+                a30 += e3 * d0; a31 += e3 * d1;
+            }
+            const VR acc[4][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}};
+            for (int a = 0; a < 4; a++)
+                for (int b = 0; b < 2; b++) {
+                    const ptrdiff_t f = f0 + a, g = g0 + b;
+                    if (f < d && g < f) {
+                        VW w;
+                        CAT(gmm_widen_, S)(acc[a][b], w);
+                        s2[f * d + g] += FN(hsum)(w);
+                    }
+                }
+        }
+    }
+}
+
 /* Statistics of one component.  D := the centred rows with r > 0 (all rows when most
    have r > 0), E := r D, rw := their r, padded with zero columns (and, from d = 4,
-   zero rows up to a multiple of 4); then
-     nk += sum_j rw_j,  s1[f] += sum_j E[f, j],  s2[f, g] += sum_j E[f, j] D[g, j]. */
+   zero rows up to a multiple of 4); then nk += sum_j rw_j, s1[f] += sum_j E[f, j] and,
+   by mode, s2[f, g] += sum_j E[f, j] D[g, j] (GMM_S2_FULL), its diagonal
+   (GMM_S2_DIAG) or nothing (GMM_S2_NONE: D and E are then not stored). */
 static void FN(stats)(const REAL *restrict Xt, ptrdiff_t c, ptrdiff_t cp, ptrdiff_t d,
-                      const REAL *restrict m, const double *restrict r, int diagonal,
+                      const REAL *restrict m, const double *restrict r, int mode,
                       REAL *restrict D, REAL *restrict E, int *restrict idx,
                       double *restrict rw, double *restrict nk, double *restrict s1,
                       double *restrict s2)
@@ -225,6 +275,7 @@ static void FN(stats)(const REAL *restrict Xt, ptrdiff_t c, ptrdiff_t cp, ptrdif
     if (n == 0)
         return;
     const int dense = 2 * n > c;        /* then skipping rows saves less than gathering */
+    const int gram = mode == GMM_S2_FULL;
     if (!dense) {
         ptrdiff_t j = 0;
         for (ptrdiff_t i = 0; i < c; i++) {
@@ -235,9 +286,7 @@ static void FN(stats)(const REAL *restrict Xt, ptrdiff_t c, ptrdiff_t cp, ptrdif
     const ptrdiff_t np = dense ? cp : gmm_padded(n);
     const ptrdiff_t dp = d < 4 ? d : (d + 3) / 4 * 4;   /* rows of D and E */
     const double *restrict rr = dense ? r : rw;   /* columns c..cp of r are 0 */
-    if (dense) {
-        FN(centre)(Xt, cp, d, m, D);
-    } else {
+    if (!dense) {
         for (ptrdiff_t j = 0; j < n; j++)
             rw[j] = r[idx[j]];
         for (ptrdiff_t f = 0; f < d; f++) {
@@ -282,13 +331,20 @@ static void FN(stats)(const REAL *restrict Xt, ptrdiff_t c, ptrdiff_t cp, ptrdif
             memset(ev, 0, np * sizeof(REAL));
             continue;
         }
+        /* dense rows are centred here (and stored for the Gram matrix only) */
+        const REAL *restrict src = dense ? Xt + f * cp : dv;
+        const REAL mf = dense ? m[f] : (REAL) 0;
         /* two independent sets of accumulators: the adds are latency-bound */
         VR a1 = zero, a2 = zero, b1 = zero, b2 = zero;
         for (ptrdiff_t j = 0; j < np; j += 2 * NL) {   /* np is a multiple of 2 NL */
-            const VR z = FN(load)(dv + j), y = FN(load)(dv + j + NL);
+            const VR z = FN(load)(src + j) - mf, y = FN(load)(src + j + NL) - mf;
             const VR ez = FN(load)(rv + j) * z, ey = FN(load)(rv + j + NL) * y;
-            FN(store)(ev + j, ez);
-            FN(store)(ev + j + NL, ey);
+            if (gram) {
+                FN(store)(dv + j, z);
+                FN(store)(dv + j + NL, y);
+                FN(store)(ev + j, ez);
+                FN(store)(ev + j + NL, ey);
+            }
             a1 += ez;
             b1 += ey;
             a2 += ez * z;
@@ -296,57 +352,51 @@ static void FN(stats)(const REAL *restrict Xt, ptrdiff_t c, ptrdiff_t cp, ptrdif
         }
         VW w1, w2;
         CAT(gmm_widen_, S)(a1 + b1, w1);
-        CAT(gmm_widen_, S)(a2 + b2, w2);
         s1[f] += FN(hsum)(w1);
-        if (diagonal)
-            s2[f] += FN(hsum)(w2);
-        else
-            s2[f * d + f] += FN(hsum)(w2);
+        if (mode == GMM_S2_NONE)
+            continue;
+        CAT(gmm_widen_, S)(a2 + b2, w2);
+        s2[mode == GMM_S2_DIAG ? f : f * d + f] += FN(hsum)(w2);
     }
-    if (diagonal)
-        return;
-    if (d < 4) {
-        /* off-diagonal pairs one by one (at most three) */
-        for (ptrdiff_t f = 1; f < d; f++)
-            for (ptrdiff_t g = 0; g < f; g++) {
-                VR a = zero, b = zero;
-                for (ptrdiff_t j = 0; j < np; j += 2 * NL) {
-                    a += FN(load)(E + f * np + j) * FN(load)(D + g * np + j);
-                    b += FN(load)(E + f * np + j + NL) * FN(load)(D + g * np + j + NL);
-                }
-                VW w;
-                CAT(gmm_widen_, S)(a + b, w);
-                s2[f * d + g] += FN(hsum)(w);
-            }
-        return;
-    }
-    /* off-diagonal lower triangle, in 4 x 2 blocks of (f, g), f > g: eight vector
-       accumulators, six loads per eight multiply-adds */
-    for (ptrdiff_t f0 = 0; f0 < dp; f0 += 4) {
-        for (ptrdiff_t g0 = 0; g0 < f0 + 4 && g0 < d; g0 += 2) {
-            VR a00 = zero, a01 = zero, a10 = zero, a11 = zero;
-            VR a20 = zero, a21 = zero, a30 = zero, a31 = zero;
-            for (ptrdiff_t j = 0; j < np; j += NL) {
-                const VR d0 = FN(load)(D + g0 * np + j), d1 = FN(load)(D + (g0 + 1) * np + j);
-                const VR e0 = FN(load)(E + f0 * np + j), e1 = FN(load)(E + (f0 + 1) * np + j);
-                const VR e2 = FN(load)(E + (f0 + 2) * np + j), e3 = FN(load)(E + (f0 + 3) * np + j);
-                a00 += e0 * d0; a01 += e0 * d1;
-                a10 += e1 * d0; a11 += e1 * d1;
-                a20 += e2 * d0; a21 += e2 * d1;
-                a30 += e3 * d0; a31 += e3 * d1;
-            }
-            const VR acc[4][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}};
-            for (int a = 0; a < 4; a++)
-                for (int b = 0; b < 2; b++) {
-                    const ptrdiff_t f = f0 + a, g = g0 + b;
-                    if (f < d && g < f) {
-                        VW w;
-                        CAT(gmm_widen_, S)(acc[a][b], w);
-                        s2[f * d + g] += FN(hsum)(w);
-                    }
-                }
+    if (gram)
+        FN(gram)(E, D, np, d, dp, s2);
+}
+
+/* The pooled second moment of a chunk about a (tied): s2 += sum_i w_i (x_i - a)(x_i -
+   a)^T (lower triangle), formed in double (Dd, Ed: (dp, cp) double scratch), one Gram
+   matrix for all components; the caller moves it to the component means with their
+   N_k and S1_k. */
+static void FN(pooled_gram)(const REAL *restrict Xt, ptrdiff_t c, ptrdiff_t cp,
+                            ptrdiff_t d, const REAL *restrict a, const double *restrict w,
+                            double *restrict Dd, double *restrict Ed, double *restrict s2)
+{
+    const ptrdiff_t dp = d < 4 ? d : (d + 3) / 4 * 4;
+    for (ptrdiff_t f = 0; f < dp; f++) {
+        double *restrict dv = Dd + f * cp;
+        double *restrict ev = Ed + f * cp;
+        if (f >= d) {
+            memset(dv, 0, cp * sizeof(double));
+            memset(ev, 0, cp * sizeof(double));
+            continue;
         }
+        const REAL *restrict x = Xt + f * cp;
+        const double af = (double) a[f];
+        double lanes[GMM_PAD] = {0};
+        for (ptrdiff_t i0 = 0; i0 < cp; i0 += GMM_PAD)
+            for (ptrdiff_t t = 0; t < GMM_PAD; t++) {
+                const ptrdiff_t i = i0 + t;
+                const double wi = i < c ? (w == NULL ? 1.0 : w[i]) : 0.0;
+                const double z = (double) x[i] - af;
+                dv[i] = z;
+                ev[i] = wi * z;
+                lanes[t] += wi * z * z;
+            }
+        double total = 0.0;
+        for (ptrdiff_t t = 0; t < GMM_PAD; t++)
+            total += lanes[t];
+        s2[f * d + f] += total;
     }
+    gram_d(Ed, Dd, cp, d, dp, s2);
 }
 
 #undef NARROW

@@ -24,6 +24,10 @@
 #define GMM_PAD 32
 /* log-densities this far below the row maximum get responsibility 0 (exp < 1e-304) */
 #define GMM_EXP_NEGLIGIBLE (-700.0)
+/* what stats adds to s2 */
+#define GMM_S2_FULL 0
+#define GMM_S2_DIAG 1
+#define GMM_S2_NONE 2
 
 static inline ptrdiff_t gmm_padded(ptrdiff_t c) { return (c + GMM_PAD - 1) / GMM_PAD * GMM_PAD; }
 
@@ -41,11 +45,16 @@ static inline ptrdiff_t gmm_padded(ptrdiff_t c) { return (c + GMM_PAD - 1) / GMM
     void (*diag_log_prob_##S)(const REAL *Xt, ptrdiff_t cp, ptrdiff_t d, const REAL *m,\
                               const REAL *s, double log_norm, double *out);             \
     /* weighted statistics of component p, centred at m: nk += sum r, s1 += sum r D,   \
-       s2 += sum r D D^T (lower triangle of (d, d)) or its diagonal (diagonal=1).      \
+       by mode s2 += sum r D D^T (lower triangle of (d, d)), its diagonal, or nothing. \
        Rows with r == 0 are skipped.  D, E: (round_up(d, 4), cp), idx, rw: (cp) scratch */\
     void (*stats_##S)(const REAL *Xt, ptrdiff_t c, ptrdiff_t cp, ptrdiff_t d,          \
-                      const REAL *m, const double *r, int diagonal, REAL *D, REAL *E,   \
-                      int *idx, double *rw, double *nk, double *s1, double *s2);
+                      const REAL *m, const double *r, int mode, REAL *D, REAL *E,       \
+                      int *idx, double *rw, double *nk, double *s1, double *s2);          \
+    /* s2 += sum_i w_i (x_i - a)(x_i - a)^T, lower triangle, in double; w NULL: 1.     \
+       Dd, Ed: (round_up(d, 4), cp) double scratch */                                   \
+    void (*pooled_gram_##S)(const REAL *Xt, ptrdiff_t c, ptrdiff_t cp, ptrdiff_t d,    \
+                            const REAL *a, const double *w, double *Dd, double *Ed,     \
+                            double *s2);
 
 typedef struct {
     const char *name;

@@ -153,18 +153,6 @@ static double responsibilities(double *restrict L, ptrdiff_t c, ptrdiff_t cp,
     return ll;
 }
 
-#define REAL float
-#define GMM_REAL_MAX FLT_MAX
-#define S f
-#define VR gmm_vf
-#define WN GMM_WF
-#include "impl.h"
-#undef REAL
-#undef GMM_REAL_MAX
-#undef S
-#undef VR
-#undef WN
-
 #define REAL double
 #define GMM_REAL_MAX DBL_MAX
 #define S d
@@ -177,13 +165,25 @@ static double responsibilities(double *restrict L, ptrdiff_t c, ptrdiff_t cp,
 #undef VR
 #undef WN
 
+#define REAL float
+#define GMM_REAL_MAX FLT_MAX
+#define S f
+#define VR gmm_vf
+#define WN GMM_WF
+#include "impl.h"
+#undef REAL
+#undef GMM_REAL_MAX
+#undef S
+#undef VR
+#undef WN
+
 #define TABLE_(v) gmm_kernels_##v
 #define TABLE(v) TABLE_(v)
 
 const gmm_kernels TABLE(GMM_VARIANT) = {
     GMM_VARIANT_NAME,
-    transpose_f, tri_log_prob_f, tri_project_f, diag_log_prob_f, stats_f,
-    transpose_d, tri_log_prob_d, tri_project_d, diag_log_prob_d, stats_d,
+    transpose_f, tri_log_prob_f, tri_project_f, diag_log_prob_f, stats_f, pooled_gram_f,
+    transpose_d, tri_log_prob_d, tri_project_d, diag_log_prob_d, stats_d, pooled_gram_d,
     responsibilities,
     vexp,
     vlog,
