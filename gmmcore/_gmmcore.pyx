@@ -413,7 +413,10 @@ def _padded_rows(n_rows, width):
     return np.zeros((n_rows, (width + 7) // 8 * 8 + 8))
 
 
-def _scratch(int threads, Py_ssize_t d, Py_ssize_t k, dtype):
+def _scratch(int threads, Py_ssize_t d, Py_ssize_t k, dtype, bint pooled=False):
+    """Per-thread scratch of one call, O(threads x chunk x (d + k)): the transposed
+    chunk, centred and weighted copies, the log-densities, the float64 copies of the
+    pooled (tied) second moment."""
     dp = (d + 3) // 4 * 4
     return dict(
         xt=np.zeros((threads, d * _CHUNK), dtype=dtype),
@@ -425,7 +428,7 @@ def _scratch(int threads, Py_ssize_t d, Py_ssize_t k, dtype):
         top=np.zeros((threads, _CHUNK)),
         scale=np.zeros((threads, _CHUNK)),
         idx=np.zeros((threads, _CHUNK), dtype=np.intc),
-        wide=np.zeros((threads, 2 * dp * _CHUNK)),
+        wide=np.zeros((threads, 2 * dp * _CHUNK if pooled else 1)),
     )
 
 
@@ -473,7 +476,7 @@ def accumulate_stats(
     cdef int threads = _n_threads(n_threads, n_chunks)
     cdef bint small = diagonal or d <= SMALL_D_MAX
     dtype = np.float32 if floating is float else np.float64
-    sc = _scratch(threads, d, k, dtype)
+    sc = _scratch(threads, d, k, dtype, pooled)
     cdef floating[:, ::1] xt = sc["xt"], dev = sc["dev"], wdev = sc["wdev"]
     cdef floating[:, ::1] proj = sc["proj"], gram = sc["gram"]
     cdef double[:, ::1] prob = sc["prob"], top = sc["top"], scale = sc["scale"]

@@ -6,7 +6,9 @@
  * TILE = 2 vectors of rows, with explicit vector accumulators (vec.h).  Accumulations
  * run in a fixed order per lane; lanes are summed in a fixed order at the end, so the
  * only difference between variants is the vector width's lane assignment and fused
- * multiply-adds.  Squares and statistics are summed in double.
+ * multiply-adds.  Sums of squares are formed in double, or, for float32, in float32
+ * unless one overflows; the statistics are summed in REAL lanes over at most a chunk,
+ * then in double.
  */
 
 #define CAT_(a, b) a##b
@@ -90,10 +92,8 @@ static inline void FN(centre)(const REAL *restrict Xt, ptrdiff_t cp, ptrdiff_t d
 }
 
 /* For the rows i0..i0+TILE: y_g = sum_{f <= g} D[f] U[f, g], for all g < d, in blocks
-   of four g (eight independent vector chains); squared into sq (wide), or stored in Y. */
-/* acc += y^2 in REAL (the float32 fast path; overflow is checked by the caller) */
-static inline void FN(add_squares_narrow)(VR *acc, VR y) { *acc += y * y; }
-
+   of four g (eight independent vector chains); stored in Y, or squared and summed into
+   sqr (in REAL) or else into sq (in double). */
 static inline void FN(tri_rows)(const REAL *restrict D, ptrdiff_t cp, ptrdiff_t d,
                                 const REAL *restrict U, ptrdiff_t i0,
                                 gmm_vd *restrict sq, VR *restrict sqr, REAL *restrict Y)
@@ -274,7 +274,9 @@ static void FN(stats)(const REAL *restrict Xt, ptrdiff_t c, ptrdiff_t cp, ptrdif
         n += (r[i] != 0.0);
     if (n == 0)
         return;
-    const int dense = 2 * n > c;        /* then skipping rows saves less than gathering */
+    /* gathering the rows with r > 0 pays when they are few and the Gram matrix is big
+       (measured: at d = 2 the dense pass is faster even with 1 row in 5) */
+    const int dense = 2 * n > c || d < 8;
     const int gram = mode == GMM_S2_FULL;
     if (!dense) {
         ptrdiff_t j = 0;
