@@ -298,7 +298,9 @@ def estimator(lib, cfg, method, extra, max_iter):
         return gaussmix.GaussianMixture(method="em", random_state=SEED, **common)
     if lib == "sklearn":
         return BayesianGaussianMixture(**common)
-    return gaussmix.GaussianMixture(method="variational", **common)
+    # init_params on all rows, as scikit-learn does (gaussmix's default draws its start
+    # from a subsample of init_max_samples rows when n is larger)
+    return gaussmix.GaussianMixture(method="variational", init_max_samples=None, **common)
 
 
 # ---------------------------------------------------------------------- timing
