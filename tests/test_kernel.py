@@ -420,6 +420,22 @@ def test_vector_exp_is_within_one_ulp_of_libm(variant):
     assert ulps.max() <= 1.0, f"{variant}: {ulps.max()} ulp at x={x[ulps.argmax()]}"
 
 
+@pytest.mark.parametrize("variant", VARIANTS, indirect=True)
+def test_vector_log_is_within_two_ulp_of_libm(variant):
+    rng = np.random.default_rng(1)
+    # the row totals it is used for (1 .. n_components), then the whole normal range
+    x = np.concatenate([np.linspace(1.0, 1000.0, 200_001), 1.0 + rng.random(50_000) * 1e-6,
+                        np.exp(rng.uniform(-708.0, 709.0, 100_000)),
+                        [1.0, np.sqrt(2.0), np.nextafter(np.sqrt(2.0), 2.0), 2.0, 0.5,
+                         np.finfo(np.float64).tiny, np.finfo(np.float64).max]])
+    got = np.empty_like(x)
+    _gmmcore.vlog(x, got)
+    want = np.log(x)
+    ulps = np.abs(got - want) / np.spacing(np.abs(want))
+    ulps[want == 0.0] = np.abs(got[want == 0.0])
+    assert ulps.max() <= 2.0, f"{variant}: {ulps.max()} ulp at x={x[ulps.argmax()]}"
+
+
 def _run_all(p, rows):
     ll, nk, s1, s2 = call_accumulate(p, rows, n_threads=2)
     return ll, nk, s1, lower_part(s2, p["diagonal"], d=p["means"].shape[1]), call_log_prob(p, 2)
