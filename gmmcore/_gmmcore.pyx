@@ -32,9 +32,10 @@ row-major d x d matrix; the caller symmetrises.
 
 How a chunk is computed
 -----------------------
-Up to ``SMALL_D_MAX`` (128) features (and for the diagonal layout at any d) a chunk runs in
-the C loops of ``simd/`` with no BLAS call: the chunk is transposed once, so every
-loop runs over rows with unit stride, in explicit vector registers; log-densities are
+Up to ``SMALL_D_MAX`` features (128; 64 in float32), and for the diagonal layout at
+any d, a chunk runs in the C loops of ``simd/`` with no BLAS call: the chunk is
+transposed once, so every loop runs over rows with unit stride, in explicit vector
+registers; log-densities are
 component-major, (k, rows); the exp and log of the softmax are branch-free vector
 polynomials; each component's statistics gather its rows with r > 0 (all rows, when
 most have one), then form r D and the weighted Gram matrix in 4 x 2 register blocks.
@@ -109,10 +110,16 @@ cdef enum:
 CHUNK_SIZE = _CHUNK
 OPENMP_ENABLED = bool(GMMCORE_OPENMP)
 # Up to this many features the log-densities and statistics run in the compiled loops
-# of simd/ (vectorised over rows, no BLAS call): measured faster than BLAS level 3 (one
-# trmm and one syrk per component and chunk) at d = 48, 64 and 128 in float64, and
-# within 6 % of it at d = 128 in float32.
+# of simd/ (vectorised over rows, no BLAS call); above it BLAS level 3 (one trmm and
+# one syrk per component and chunk).  Measured (benchmarks/bench_kernel.py): the loops
+# are faster at d = 64 in both precisions and at d = 128 in float64; at d = 128 in
+# float32 BLAS is up to 12 % faster on overlapping data.
 SMALL_D_MAX = 128
+SMALL_D_MAX_FLOAT32 = 64
+
+
+def _use_compiled_loops(Py_ssize_t d, bint diagonal, Py_ssize_t itemsize):
+    return diagonal or d <= (SMALL_D_MAX if itemsize == 8 else SMALL_D_MAX_FLOAT32)
 
 
 def openmp_max_threads():
@@ -474,7 +481,7 @@ def accumulate_stats(
 
     cdef Py_ssize_t n_chunks = (n + _CHUNK - 1) // _CHUNK
     cdef int threads = _n_threads(n_threads, n_chunks)
-    cdef bint small = diagonal or d <= SMALL_D_MAX
+    cdef bint small = _use_compiled_loops(d, diagonal, X.itemsize)
     dtype = np.float32 if floating is float else np.float64
     sc = _scratch(threads, d, k, dtype, pooled)
     cdef floating[:, ::1] xt = sc["xt"], dev = sc["dev"], wdev = sc["wdev"]
@@ -573,7 +580,7 @@ def log_prob(
         return
     cdef Py_ssize_t n_chunks = (n + _CHUNK - 1) // _CHUNK
     cdef int threads = _n_threads(n_threads, n_chunks)
-    cdef bint small = diagonal or d <= SMALL_D_MAX
+    cdef bint small = _use_compiled_loops(d, diagonal, X.itemsize)
     dtype = np.float32 if floating is float else np.float64
     sc = _scratch(threads, d, k, dtype)
     cdef floating[:, ::1] xt = sc["xt"], dev = sc["dev"], proj = sc["proj"]

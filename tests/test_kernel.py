@@ -352,9 +352,11 @@ VARIANTS = _kernel.supported_variants()
 SAME = {np.float64: 1e-12, np.float32: 1e-5}
 REFERENCE = {np.float64: 1e-11, np.float32: 2e-5}
 SMALL_D_MAX = _gmmcore.SMALL_D_MAX
-# (n, d, k): short last chunks, d = 1, odd d, the last d of the compiled loops, the first
-# of the BLAS path, k = 1
+SMALL_D_MAX_FLOAT32 = _gmmcore.SMALL_D_MAX_FLOAT32
+# (n, d, k): short last chunks, d = 1, odd d, the last d of the compiled loops and the
+# first of the BLAS path (float32, float64), k = 1
 SHAPES = [(1, 1, 1), (300, 1, 3), (257, 2, 5), (600, 3, 4), (513, 7, 3), (700, 16, 10),
+          (300, SMALL_D_MAX_FLOAT32, 3), (300, SMALL_D_MAX_FLOAT32 + 1, 3),
           (300, SMALL_D_MAX, 3), (300, SMALL_D_MAX + 1, 3)]
 VARIANT_LAYOUTS = [("full", 0), ("full", 1), ("tied", 1), ("tied", 0), ("diag", 0)]
 
