@@ -51,21 +51,7 @@ static inline void FN(store_log_prob)(double *out, double log_norm, const gmm_vd
         out[t] = log_norm - 0.5 * lanes[t];
 }
 
-/* sq := sqr widened; 0 if a lane is not finite (a float sum of squares overflowed) */
 #define NARROW (sizeof(REAL) < sizeof(double))
-static inline int FN(widen_finite)(const VR *sqr, gmm_vd *sq)
-{
-    REAL lanes[TILE];
-    memcpy(lanes, sqr, sizeof lanes);
-    REAL top = 0;
-    for (ptrdiff_t t = 0; t < TILE; t++)
-        top = lanes[t] > top ? lanes[t] : top;
-    if (!(top <= GMM_REAL_MAX))
-        return 0;
-    CAT(gmm_widen_, S)(sqr[0], sq);
-    CAT(gmm_widen_, S)(sqr[1], sq + WN);
-    return 1;
-}
 
 static void FN(transpose)(const REAL *restrict X, ptrdiff_t c, ptrdiff_t d,
                           REAL *restrict Xt)
@@ -151,19 +137,22 @@ static void FN(tri_log_prob)(const REAL *restrict Xt, ptrdiff_t cp, ptrdiff_t d,
                              double log_norm, REAL *restrict D, double *restrict out)
 {
     FN(centre)(Xt, cp, d, m, D);
+    if (NARROW) {
+        /* float32: the squares summed in float; if a sum overflowed, the component
+           again in double (a float32 1e20 is far, not infinitely far) */
+        for (ptrdiff_t i0 = 0; i0 < cp; i0 += TILE) {
+            VR sqr[2] = {{0}, {0}};
+            gmm_vd sq[2 * WN];
+            FN(tri_rows)(D, cp, d, U, i0, NULL, sqr, NULL);
+            CAT(gmm_widen_, S)(sqr[0], sq);
+            CAT(gmm_widen_, S)(sqr[1], sq + WN);
+            FN(store_log_prob)(out + i0, log_norm, sq);
+        }
+        if (gmm_all_finite(out, cp))
+            return;
+    }
     for (ptrdiff_t i0 = 0; i0 < cp; i0 += TILE) {
         gmm_vd sq[2 * WN] = {0};
-        if (NARROW) {
-            /* float32: the squares summed in float, unless a sum overflows: then the
-               tile again, in double (a float32 1e20 is far, not infinitely far) */
-            VR sqr[2] = {{0}, {0}};
-            FN(tri_rows)(D, cp, d, U, i0, NULL, sqr, NULL);
-            if (FN(widen_finite)(sqr, sq)) {
-                FN(store_log_prob)(out + i0, log_norm, sq);
-                continue;
-            }
-            memset(sq, 0, sizeof sq);
-        }
         FN(tri_rows)(D, cp, d, U, i0, sq, NULL, NULL);
         FN(store_log_prob)(out + i0, log_norm, sq);
     }
@@ -183,10 +172,10 @@ static void FN(diag_log_prob)(const REAL *restrict Xt, ptrdiff_t cp, ptrdiff_t d
                               const REAL *restrict m, const REAL *restrict s,
                               double log_norm, double *restrict out)
 {
-    for (ptrdiff_t i0 = 0; i0 < cp; i0 += TILE) {
-        gmm_vd sq[2 * WN] = {0};
-        if (NARROW) {               /* as in tri_log_prob */
+    if (NARROW) {                       /* as in tri_log_prob */
+        for (ptrdiff_t i0 = 0; i0 < cp; i0 += TILE) {
             VR sqr[2] = {{0}, {0}};
+            gmm_vd sq[2 * WN];
             for (ptrdiff_t f = 0; f < d; f++) {
                 const REAL mf = m[f], sf = (s == NULL) ? (REAL) 1 : s[f];
                 const VR z0 = (FN(load)(Xt + f * cp + i0) - mf) * sf;
@@ -194,12 +183,15 @@ static void FN(diag_log_prob)(const REAL *restrict Xt, ptrdiff_t cp, ptrdiff_t d
                 sqr[0] += z0 * z0;
                 sqr[1] += z1 * z1;
             }
-            if (FN(widen_finite)(sqr, sq)) {
-                FN(store_log_prob)(out + i0, log_norm, sq);
-                continue;
-            }
-            memset(sq, 0, sizeof sq);
+            CAT(gmm_widen_, S)(sqr[0], sq);
+            CAT(gmm_widen_, S)(sqr[1], sq + WN);
+            FN(store_log_prob)(out + i0, log_norm, sq);
         }
+        if (gmm_all_finite(out, cp))
+            return;
+    }
+    for (ptrdiff_t i0 = 0; i0 < cp; i0 += TILE) {
+        gmm_vd sq[2 * WN] = {0};
         for (ptrdiff_t f = 0; f < d; f++) {
             const REAL mf = m[f], sf = (s == NULL) ? (REAL) 1 : s[f];
             FN(add_squares)(sq, (FN(load)(Xt + f * cp + i0) - mf) * sf);

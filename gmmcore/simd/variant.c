@@ -4,7 +4,6 @@
  * -DGMM_VARIANT=<identifier> -DGMM_VARIANT_NAME="<name>" -DGMM_VEC_BYTES=<16|32|64>;
  * exports ``const gmm_kernels gmm_kernels_<identifier>``.
  */
-#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -154,25 +153,21 @@ static double responsibilities(double *restrict L, ptrdiff_t c, ptrdiff_t cp,
 }
 
 #define REAL double
-#define GMM_REAL_MAX DBL_MAX
 #define S d
 #define VR gmm_vd
 #define WN GMM_WD
 #include "impl.h"
 #undef REAL
-#undef GMM_REAL_MAX
 #undef S
 #undef VR
 #undef WN
 
 #define REAL float
-#define GMM_REAL_MAX FLT_MAX
 #define S f
 #define VR gmm_vf
 #define WN GMM_WF
 #include "impl.h"
 #undef REAL
-#undef GMM_REAL_MAX
 #undef S
 #undef VR
 #undef WN

@@ -8,6 +8,7 @@
 #ifndef GMM_SIMD_VEC_H
 #define GMM_SIMD_VEC_H
 
+#include <stddef.h>
 #include <string.h>
 
 #if defined(_MSC_VER) && !defined(__clang__)
@@ -67,6 +68,15 @@ static inline double gmm_hsum_d(gmm_vd v)
     for (size_t t = 0; t < sizeof(gmm_vd) / sizeof(double); t++)
         total += lanes[t];
     return total;
+}
+
+/* whether x[0..n) are all finite; one vectorisable pass, no early exit */
+static inline int gmm_all_finite(const double *x, ptrdiff_t n)
+{
+    int bad = 0;
+    for (ptrdiff_t i = 0; i < n; i++)
+        bad |= !(x[i] - x[i] == 0.0);          /* inf - inf and NaN - NaN are NaN */
+    return !bad;
 }
 
 #define GMM_WD 1
