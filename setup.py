@@ -9,6 +9,10 @@ SciPy's own BLAS), so no BLAS is linked here.  OpenMP is used when the compiler
 supports it; without it the kernels compile to the same serial code.  Set
 ``GAUSSMIX_NO_OPENMP=1`` to force a serial build.  On macOS the build is serial unless
 ``GAUSSMIX_OPENMP=1`` (see ``_openmp_flags``).
+
+The chunk loops of ``gmmcore/simd/`` are compiled once per instruction set the compiler
+supports (x86-64: baseline, x86-64-v3, x86-64-v4; elsewhere the baseline) and chosen at
+import; ``GAUSSMIX_BASELINE_ONLY=1`` builds the baseline alone.
 """
 
 import os
@@ -140,10 +144,10 @@ class BuildExt(build_ext):
             ext.define_macros = list(ext.define_macros) + [
                 (f"GMM_HAVE_{ident.upper()}", "1") for ident, *_ in variants[1:]]
             ext.extra_objects = list(ext.extra_objects or []) + [
-                self._compile_variant(ext, optimise, *v) for v in variants]
+                self._compile_variant(optimise, *v) for v in variants]
         super().build_extensions()
 
-    def _compile_variant(self, ext, optimise, ident, name, vec_bytes, flags):
+    def _compile_variant(self, optimise, ident, name, vec_bytes, flags):
         out = os.path.join(self.build_temp, "simd", ident)
         macros = [("GMM_VARIANT", ident), ("GMM_VARIANT_NAME", f'"{name}"'),
                   ("GMM_VEC_BYTES", str(vec_bytes))]
