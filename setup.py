@@ -81,15 +81,19 @@ def _openmp_flags(compiler):
     return [], []
 
 
-def _compiles_with(compiler, cflags, lflags):
-    src = "#include <omp.h>\nint main(void){return omp_get_max_threads() > 0 ? 0 : 1;}\n"
+_OMP_CHECK = "#include <omp.h>\nint main(void){return omp_get_max_threads() > 0 ? 0 : 1;}\n"
+
+
+def _compiles_with(compiler, cflags, lflags=None, src=_OMP_CHECK):
+    """Whether ``src`` compiles with ``cflags`` (and links with ``lflags`` unless None)."""
     with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "omp_check.c")
+        path = os.path.join(tmp, "check.c")
         with open(path, "w") as f:
             f.write(src)
         try:
             objs = compiler.compile([path], output_dir=tmp, extra_postargs=cflags)
-            compiler.link_executable(objs, "omp_check", output_dir=tmp, extra_postargs=lflags)
+            if lflags is not None:
+                compiler.link_executable(objs, "check", output_dir=tmp, extra_postargs=lflags)
         except Exception:
             return False
     return True
@@ -112,19 +116,6 @@ def _is_x86_64():
     return platform.machine().lower() in ("x86_64", "amd64")
 
 
-def _compiles_flags(compiler, flags):
-    src = "int main(void){return 0;}\n"
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "flag_check.c")
-        with open(path, "w") as f:
-            f.write(src)
-        try:
-            compiler.compile([path], output_dir=tmp, extra_postargs=flags)
-        except Exception:
-            return False
-    return True
-
-
 class BuildExt(build_ext):
     def build_extensions(self):
         cflags, lflags = _openmp_flags(self.compiler)
@@ -137,7 +128,8 @@ class BuildExt(build_ext):
         self._quiet = [] if msvc or self.compiler.compiler_type != "unix" else ["-Wno-psabi"]
         variants = [("baseline", "baseline", 16, [])]
         if not msvc and _is_x86_64() and not os.environ.get("GAUSSMIX_BASELINE_ONLY"):
-            variants += [v for v in _X86_VARIANTS if _compiles_flags(self.compiler, v[3])]
+            variants += [v for v in _X86_VARIANTS
+                         if _compiles_with(self.compiler, v[3], src="int main(void){return 0;}\n")]
         for ext in self.extensions:
             ext.extra_compile_args = optimise + cflags
             ext.extra_link_args = lflags
