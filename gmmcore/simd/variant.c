@@ -4,7 +4,6 @@
  * -DGMM_VARIANT=<identifier> -DGMM_VARIANT_NAME="<name>" -DGMM_VEC_BYTES=<16|32|64>;
  * exports ``const gmm_kernels gmm_kernels_<identifier>``.
  */
-#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
