@@ -132,18 +132,42 @@ static inline void FN(tri_rows)(const REAL *restrict D, ptrdiff_t cp, ptrdiff_t 
     }
 }
 
-static void FN(tri_log_prob)(const REAL *restrict Xt, ptrdiff_t cp, ptrdiff_t d,
-                             const REAL *restrict m, const REAL *restrict U,
-                             double log_norm, REAL *restrict D, double *restrict out)
+/* The same for the diagonal layout: sum_f ((Xt[f] - m[f]) * s[f])^2 (s NULL: 1). */
+static inline void FN(diag_rows)(const REAL *restrict Xt, ptrdiff_t cp, ptrdiff_t d,
+                                 const REAL *restrict m, const REAL *restrict s,
+                                 ptrdiff_t i0, gmm_vd *restrict sq, VR *restrict sqr)
 {
-    FN(centre)(Xt, cp, d, m, D);
+    for (ptrdiff_t f = 0; f < d; f++) {
+        const REAL mf = m[f], sf = (s == NULL) ? (REAL) 1 : s[f];
+        const VR z0 = (FN(load)(Xt + f * cp + i0) - mf) * sf;
+        const VR z1 = (FN(load)(Xt + f * cp + i0 + NL) - mf) * sf;
+        if (sqr != NULL) {
+            sqr[0] += z0 * z0;
+            sqr[1] += z1 * z1;
+        } else {
+            FN(add_squares)(sq, z0);
+            FN(add_squares)(sq + WN, z1);
+        }
+    }
+}
+
+/* out[i] = log_norm - 0.5 * (row i's sum of squares), by tri_rows (A = the centred rows
+   D, with U) or by diag_rows (A = Xt, with m and s); ``tri`` is a constant at each call,
+   so the choice folds away.  float32 sums its squares in float and, if one overflowed,
+   the component again in double (a float32 1e20 is far, not infinitely far). */
+static inline void FN(log_prob_tiles)(int tri, const REAL *restrict A, ptrdiff_t cp,
+                                      ptrdiff_t d, const REAL *restrict U,
+                                      const REAL *restrict m, const REAL *restrict s,
+                                      double log_norm, double *restrict out)
+{
     if (NARROW) {
-        /* float32: the squares summed in float; if a sum overflowed, the component
-           again in double (a float32 1e20 is far, not infinitely far) */
         for (ptrdiff_t i0 = 0; i0 < cp; i0 += TILE) {
             VR sqr[2] = {{0}, {0}};
             gmm_vd sq[2 * WN];
-            FN(tri_rows)(D, cp, d, U, i0, NULL, sqr, NULL);
+            if (tri)
+                FN(tri_rows)(A, cp, d, U, i0, NULL, sqr, NULL);
+            else
+                FN(diag_rows)(A, cp, d, m, s, i0, NULL, sqr);
             CAT(gmm_widen_, S)(sqr[0], sq);
             CAT(gmm_widen_, S)(sqr[1], sq + WN);
             FN(store_log_prob)(out + i0, log_norm, sq);
@@ -153,9 +177,27 @@ static void FN(tri_log_prob)(const REAL *restrict Xt, ptrdiff_t cp, ptrdiff_t d,
     }
     for (ptrdiff_t i0 = 0; i0 < cp; i0 += TILE) {
         gmm_vd sq[2 * WN] = {0};
-        FN(tri_rows)(D, cp, d, U, i0, sq, NULL, NULL);
+        if (tri)
+            FN(tri_rows)(A, cp, d, U, i0, sq, NULL, NULL);
+        else
+            FN(diag_rows)(A, cp, d, m, s, i0, sq, NULL);
         FN(store_log_prob)(out + i0, log_norm, sq);
     }
+}
+
+static void FN(tri_log_prob)(const REAL *restrict Xt, ptrdiff_t cp, ptrdiff_t d,
+                             const REAL *restrict m, const REAL *restrict U,
+                             double log_norm, REAL *restrict D, double *restrict out)
+{
+    FN(centre)(Xt, cp, d, m, D);
+    FN(log_prob_tiles)(1, D, cp, d, U, NULL, NULL, log_norm, out);
+}
+
+static void FN(diag_log_prob)(const REAL *restrict Xt, ptrdiff_t cp, ptrdiff_t d,
+                              const REAL *restrict m, const REAL *restrict s,
+                              double log_norm, double *restrict out)
+{
+    FN(log_prob_tiles)(0, Xt, cp, d, NULL, m, s, log_norm, out);
 }
 
 static void FN(tri_project)(const REAL *restrict Xt, ptrdiff_t cp, ptrdiff_t d,
@@ -166,39 +208,6 @@ static void FN(tri_project)(const REAL *restrict Xt, ptrdiff_t cp, ptrdiff_t d,
     FN(centre)(Xt, cp, d, a, D);
     for (ptrdiff_t i0 = 0; i0 < cp; i0 += TILE)
         FN(tri_rows)(D, cp, d, U, i0, unused, NULL, Y);
-}
-
-static void FN(diag_log_prob)(const REAL *restrict Xt, ptrdiff_t cp, ptrdiff_t d,
-                              const REAL *restrict m, const REAL *restrict s,
-                              double log_norm, double *restrict out)
-{
-    if (NARROW) {                       /* as in tri_log_prob */
-        for (ptrdiff_t i0 = 0; i0 < cp; i0 += TILE) {
-            VR sqr[2] = {{0}, {0}};
-            gmm_vd sq[2 * WN];
-            for (ptrdiff_t f = 0; f < d; f++) {
-                const REAL mf = m[f], sf = (s == NULL) ? (REAL) 1 : s[f];
-                const VR z0 = (FN(load)(Xt + f * cp + i0) - mf) * sf;
-                const VR z1 = (FN(load)(Xt + f * cp + i0 + NL) - mf) * sf;
-                sqr[0] += z0 * z0;
-                sqr[1] += z1 * z1;
-            }
-            CAT(gmm_widen_, S)(sqr[0], sq);
-            CAT(gmm_widen_, S)(sqr[1], sq + WN);
-            FN(store_log_prob)(out + i0, log_norm, sq);
-        }
-        if (gmm_all_finite(out, cp))
-            return;
-    }
-    for (ptrdiff_t i0 = 0; i0 < cp; i0 += TILE) {
-        gmm_vd sq[2 * WN] = {0};
-        for (ptrdiff_t f = 0; f < d; f++) {
-            const REAL mf = m[f], sf = (s == NULL) ? (REAL) 1 : s[f];
-            FN(add_squares)(sq, (FN(load)(Xt + f * cp + i0) - mf) * sf);
-            FN(add_squares)(sq + WN, (FN(load)(Xt + f * cp + i0 + NL) - mf) * sf);
-        }
-        FN(store_log_prob)(out + i0, log_norm, sq);
-    }
 }
 
 /* s2 (lower triangle, off the diagonal) += E D^T over np columns of d (dp) rows */

@@ -637,8 +637,8 @@ class SelectionResult:
         lines = [f"Top {len(top)} model{plural} based on the {name} criterion:"]
         labels = list(top.index)
         width = max([12, *(len(label) + 2 for label in labels)])
-        head_width = 14 if self.criterion == "elbo" else 12
         elbo = self.criterion == "elbo"
+        head_width = 14 if elbo else 12
         if elbo:
             name = "-2 ELBO"
         rows = [("", labels),
